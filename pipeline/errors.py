@@ -1,0 +1,80 @@
+"""Every error the package raises on purpose.
+
+Messages are one line: what was expected, what was found and what to do. The CLI is the
+only place that turns them into exit codes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class BulletinsError(Exception):
+    """Base class: a problem the user can act on.
+
+    Args:
+        message: what was expected and what was found.
+        path: the file concerned, named first in the message.
+        hint: what to do about it.
+    """
+
+    def __init__(self, message: str, path: Path | str | None = None, hint: str = "") -> None:
+        self.path = Path(path) if path is not None else None
+        self.message = message
+        self.hint = hint
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        head = f"{self.path}: " if self.path is not None else ""
+        tail = f"; {self.hint}" if self.hint else ""
+        return f"{head}{self.message}{tail}"
+
+
+class InputError(BulletinsError):
+    """A bulletin file that cannot be read."""
+
+
+class UnknownFormatError(InputError):
+    """The file's content is none of the supported formats."""
+
+
+class EmptyFileError(InputError):
+    """The file holds no text at all."""
+
+
+class CorruptFileError(InputError):
+    """The file claims a format but its content is broken or truncated."""
+
+
+class EncryptedFileError(InputError):
+    """The PDF is encrypted and no (or a wrong) password was given."""
+
+
+class ImageOnlyError(InputError):
+    """The PDF has pages but no text layer: it needs OCR first."""
+
+
+class LabeledDataError(BulletinsError):
+    """A labeled-passages file that does not follow the format; lists every bad row."""
+
+    def __init__(self, problems: list[str], path: Path | str | None = None) -> None:
+        self.problems = list(problems)
+        shown = "; ".join(self.problems[:5])
+        more = f" (+{len(self.problems) - 5} more)" if len(self.problems) > 5 else ""
+        super().__init__(
+            f"{len(self.problems)} bad row(s): {shown}{more}",
+            path,
+            "fix these rows (format: corpus/README.md) and run again; nothing was trained",
+        )
+
+
+class ModelError(BulletinsError):
+    """A model that is missing, unverified or incompatible."""
+
+
+class StoreError(BulletinsError):
+    """The results store cannot be opened or queried."""
+
+
+class UsageError(BulletinsError):
+    """Options that do not fit together."""
