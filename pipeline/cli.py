@@ -44,6 +44,84 @@ def cmd_extract(args: argparse.Namespace) -> int:
     return 1 if failed and not ok else 0
 
 
+# --- model commands ----------------------------------------------------------------------
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from pipeline.model import load_model
+    from pipeline.tabular import predict_frame, read_passages, write_passages
+
+    model = load_model(args.model, args.models_dir)
+    table = read_passages(args.input, args.text_column)
+    write_passages(predict_frame(table, model, args.text_column), args.output)
+    log.info("classified %d passages with %s", len(table), model.version)
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    from pipeline.labeled import read_labeled
+    from pipeline.model import load_model, predict
+    from pipeline.evaluate import metrics
+    from pipeline.output import write_records
+
+    model = load_model(args.model, args.models_dir)
+    rows = read_labeled(args.labeled, text_column=args.text_column)
+    result = metrics([r.labels for r in rows], list(predict(model, [r.text for r in rows])["labels"]))
+    result["model_version"] = model.version
+    if args.format == "json":
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+        return 0
+    records = [{"category": c, **v} for c, v in result["per_category"].items()]
+    write_records(records, "table", sys.stdout, ["category", "precision", "recall", "f1", "support"])
+    print(f"\nmicro F1 {result['micro_f1']:.3f}  macro F1 {result['macro_f1']:.3f}  "
+          f"exact match {result['exact_match']:.3f}  passages {result['n']}  model {model.version}")
+    if result["confused"]:
+        print("most confused (true -> predicted instead): " + "; ".join(
+            f"{c['true']}->{c['predicted']} {c['count']}" for c in result["confused"]))
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from pipeline.output import write_records
+    from pipeline.train import train
+
+    result = train(args.labeled, name=args.name, models_dir=args.models_dir, text_column=args.text_column,
+                   learning_curve=args.learning_curve, seed=args.seed)
+    m = result.model.meta["metrics"]
+    print(f"trained {result.model.version} in {result.model.path}")
+    print(f"5-fold CV macro F1 {m['cv']['macro_f1']:.3f}; held-out macro F1 {m['holdout']['macro_f1']:.3f}")
+    if result.comparison:
+        print(f"\nheld-out F1, current default ({result.default.version}) vs new:")
+        write_records(result.comparison, "table", sys.stdout, ["category", "default_f1", "new_f1", "support"])
+        print(f"\npromote it with: bulletins promote {result.model.path.name}")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from pipeline.output import write_records
+    from pipeline.registry import list_models
+
+    rows = list_models(args.models_dir)
+    for r in rows:
+        r["default"] = "*" if r["default"] else ""
+    write_records(rows, args.format, sys.stdout, ["default", "name", "version", "created", "samples",
+                                                   "cv_macro_f1", "holdout_macro_f1", "seed_macro_f1"])
+    return 0
+
+
+def cmd_promote(args: argparse.Namespace) -> int:
+    from pipeline.registry import promote
+
+    r = promote(args.name, args.models_dir, force=args.force)
+    figures = (f" (held-out macro F1 {r['candidate_f1']:.3f} vs {r['default_f1']:.3f})"
+               if r["candidate_f1"] is not None else "")
+    print(f"default model: {r['promoted']} (was {r['previous']}){figures}")
+    print("stored passages are re-classified with it on the next `bulletins classify`", file=sys.stderr)
+    return 0
+
+
 # --- parser ------------------------------------------------------------------------------
 
 
@@ -63,6 +141,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=("pdfplumber", "pdfium"), default="pdfplumber",
                    help="PDF text engine (pdfium: faster, no layout geometry)")
     p.set_defaults(func=cmd_extract)
+
+    def model_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--model", metavar="NAME_OR_DIR", help="model version name or folder (default: the default)")
+        p.add_argument("--models-dir", type=Path, default=config.MODELS_DIR, help="where model versions live")
+
+    p = sub.add_parser("predict", help="classify loose passages (JSONL, CSV, XLSX or one a line)")
+    p.add_argument("input", type=Path, nargs="?", help="input file; omitted or - reads stdin, one passage a line")
+    p.add_argument("--output", "-o", type=Path, help="output .jsonl/.csv/.xlsx (default: JSONL to stdout)")
+    p.add_argument("--text-column", default="text")
+    model_options(p)
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("evaluate", help="score a model on labeled passages")
+    p.add_argument("labeled", type=Path, help="labeled JSONL/CSV/XLSX (text, labels)")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("--text-column", default="text")
+    model_options(p)
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("train", help="train a new model version from corpus + your labeled files")
+    p.add_argument("labeled", type=Path, nargs="*", help="your labeled files (merged with corpus/labeled)")
+    p.add_argument("--name", help="version name (default: date and time)")
+    p.add_argument("--models-dir", type=Path, default=config.MODELS_DIR)
+    p.add_argument("--text-column", default="text")
+    p.add_argument("--seed", type=int, default=config.SEED)
+    p.add_argument("--learning-curve", action="store_true", help="also measure a learning curve (slower)")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("models", help="list model versions and their figures")
+    p.add_argument("--models-dir", type=Path, default=config.MODELS_DIR)
+    p.add_argument("--format", choices=("table", "csv", "jsonl"), default="table")
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("promote", help="make a model version the default (promote the previous one to roll back)")
+    p.add_argument("name")
+    p.add_argument("--models-dir", type=Path, default=config.MODELS_DIR)
+    p.add_argument("--force", action="store_true", help="promote even if its held-out F1 is lower")
+    p.set_defaults(func=cmd_promote)
+
+    from pipeline import cli_store
+
+    cli_store.register(sub)
     return parser
 
 

@@ -79,3 +79,42 @@ def sample_pdf(tmp_path_factory) -> Path:
     from pipeline.synth import render
 
     return render(sample_spec(), tmp_path_factory.mktemp("pdf") / "mianyang-2021-03.pdf")
+
+
+# --- labeled data and models -------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def small_corpus(tmp_path_factory) -> Path:
+    """A 360-passage slice of the team corpus (every register), for fast training tests."""
+    import json
+    import random
+
+    from pipeline.labeled import load_corpus
+
+    rows = load_corpus()
+    random.Random(7).shuffle(rows)
+    folder = tmp_path_factory.mktemp("corpus")
+    with open(folder / "slice.jsonl", "w", encoding="utf-8") as fh:
+        for r in rows[:360]:
+            fh.write(json.dumps({"id": r.id, "text": r.text, "labels": list(r.labels), "style": r.style,
+                                 "source": r.source}, ensure_ascii=False) + "\n")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def trained_models(tmp_path_factory, small_corpus) -> Path:
+    """A models folder holding one version, ``base``, trained on :func:`small_corpus`."""
+    from pipeline.train import train
+
+    models = tmp_path_factory.mktemp("models")
+    train(name="base", models_dir=models, corpus_dir=small_corpus, compare=False)
+    return models
+
+
+@pytest.fixture(scope="session")
+def default_model():
+    """The shipped default model."""
+    from pipeline.model import load_model
+
+    return load_model()

@@ -49,3 +49,63 @@ def test_cli_extract_all_failed_exit_code(tmp_path, capsys):
 def test_cli_extract_folder_recursive(sample_pdf, capsys):
     assert main(["extract", str(sample_pdf.parent)]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 3
+
+
+def test_cli_predict_jsonl_keeps_columns(default_model, tmp_path, capsys):
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"id": "p1", "text": "执法人员态度粗暴，辱骂货车司机。", "city": "南充"}, ensure_ascii=False) + "\n",
+                   encoding="utf-8")
+    assert main(["predict", str(src)]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert (row["id"], row["city"]) == ("p1", "南充")
+    assert "作风不优" in row["labels"] and row["model_version"] == default_model.version
+    assert set(row["scores"]) == {"宗旨不牢", "作风不优", "本领不强", "担当不力", "执法不廉", "职责不明"}
+
+
+def test_cli_predict_csv_and_xlsx_outputs(default_model, tmp_path):
+    import openpyxl
+
+    src = tmp_path / "in.csv"
+    src.write_text("id,body\n1,开展党史学习教育。\n2,执法人员收受司机香烟后放行。\n", encoding="utf-8")
+    out_csv, out_xlsx = tmp_path / "out.csv", tmp_path / "out.xlsx"
+    assert main(["predict", str(src), "--text-column", "body", "--output", str(out_csv)]) == 0
+    rows = list(csv.DictReader(io.StringIO(out_csv.read_text(encoding="utf-8"))))
+    assert rows[0]["labels"] == "无" and "score_执法不廉" in rows[0]
+    assert main(["predict", str(src), "--text-column", "body", "--output", str(out_xlsx)]) == 0
+    ws = openpyxl.load_workbook(out_xlsx).active
+    assert [c.value for c in ws[1]][:3] == ["id", "body", "labels"]
+
+
+def test_cli_predict_stdin_lines(default_model, monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdin", io.StringIO("执法人员态度粗暴。\n\n开展党史学习。\n"))
+    assert main(["predict"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2
+
+
+def test_cli_predict_missing_model_one_line(tmp_path, capsys):
+    src = tmp_path / "in.txt"
+    src.write_text("文本。\n", encoding="utf-8")
+    assert main(["predict", str(src), "--model", "ghost", "--models-dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "ghost" in err[0] and "bulletins train" in err[0]
+
+
+def test_cli_evaluate_table_and_json(default_model, capsys):
+    from pipeline import config
+
+    assert main(["evaluate", str(config.HELDOUT_DIR / "seed.jsonl"), "--format", "json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["n"] == 22 and set(result["per_category"]) == {"宗旨不牢", "作风不优", "本领不强", "担当不力", "执法不廉", "职责不明"}
+    assert main(["evaluate", str(config.HELDOUT_DIR / "seed.jsonl")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("category") and "macro F1" in out
+
+
+def test_cli_train_bad_file_lists_rows(tmp_path, capsys):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "x", "labels": ["坏"]}\n{oops\n', encoding="utf-8")
+    assert main(["train", str(bad), "--models-dir", str(tmp_path / "m")]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith(f"bulletins: error: {bad}: 2 bad row(s)")
+    assert err[1].strip().startswith(f"{bad}: row 1: unknown category 坏")
+    assert not (tmp_path / "m").exists()

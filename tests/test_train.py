@@ -1,0 +1,66 @@
+"""Training: validation first, new folders only, reproducible, compared with the default."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pipeline.errors import LabeledDataError, ModelError
+from pipeline.train import train
+
+
+def test_train_writes_versioned_folder_with_metadata(trained_models):
+    folder = trained_models / "base"
+    meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+    assert meta["training"]["samples"] + meta["training"]["holdout_samples"] == 360
+    assert set(meta["metrics"]) >= {"cv", "baseline_cv", "holdout", "seed"}
+    assert meta["metrics"]["cv"]["n"] == meta["training"]["samples"]
+    card = (folder / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert meta["version"] in card and "macro F1" in card
+
+
+def test_train_never_overwrites(trained_models, small_corpus):
+    with pytest.raises(ModelError, match="exists already"):
+        train(name="base", models_dir=trained_models, corpus_dir=small_corpus)
+
+
+def test_train_reproducible_model_hash(trained_models, small_corpus):
+    result = train(name="again", models_dir=trained_models, corpus_dir=small_corpus, compare=False)
+    base = json.loads((trained_models / "base" / "metadata.json").read_text(encoding="utf-8"))
+    assert result.model.meta["model_sha256"] == base["model_sha256"]
+    assert result.model.meta["training"]["data_sha256"] == base["training"]["data_sha256"]
+
+
+def test_train_malformed_file_refused_nothing_written(tmp_path, small_corpus):
+    bad = tmp_path / "mine.csv"
+    bad.write_text("text,labels\n态度粗暴。,作风差\n,作风不优\n", encoding="utf-8")
+    models = tmp_path / "models"
+    with pytest.raises(LabeledDataError) as info:
+        train([bad], name="x", models_dir=models, corpus_dir=small_corpus)
+    assert len(info.value.problems) == 2
+    assert all(p.startswith(f"{bad}: row ") for p in info.value.problems)
+    assert not (models / "x").exists()
+
+
+def test_train_user_labels_merged_and_compared(trained_models, small_corpus, tmp_path):
+    import shutil
+
+    from pipeline.labeled import read_labeled
+    from pipeline.registry import promote
+    from pipeline.train import is_holdout
+
+    models = tmp_path / "models"
+    shutil.copytree(trained_models / "base", models / "base")
+    promote("base", models)
+    mine = tmp_path / "mine.jsonl"
+    first = next(r for r in read_labeled(small_corpus / "slice.jsonl") if not is_holdout(r) and r.labels != ("职责不明",))
+    mine.write_text(json.dumps({"id": first.id, "text": first.text, "labels": ["职责不明"]}, ensure_ascii=False)
+                    + "\n", encoding="utf-8")
+    result = train([mine], name="mine", models_dir=models, corpus_dir=small_corpus)
+    assert result.model.meta["training"]["user_samples"] == 1
+    base = json.loads((models / "base" / "metadata.json").read_text(encoding="utf-8"))
+    assert result.model.meta["training"]["data_sha256"] != base["training"]["data_sha256"]
+    assert result.model.meta["training"]["samples"] == base["training"]["samples"]
+    assert [r["category"] for r in result.comparison][-1] == "macro"
+    assert result.model.meta["comparison"]["against"] == result.default.version
