@@ -78,3 +78,7 @@ class StoreError(BulletinsError):
 
 class UsageError(BulletinsError):
     """Options that do not fit together."""
+
+
+class ChartFontError(BulletinsError):
+    """No font with Chinese glyphs: a chart would be unreadable, so none is written."""

@@ -15,6 +15,8 @@ import logging
 import re
 import statistics
 import zipfile
+from collections import defaultdict
+from operator import itemgetter
 from pathlib import Path
 
 from pipeline.errors import (
@@ -157,7 +159,7 @@ def extract(path: Path, password: str | None = None, engine: str = "pdfplumber")
     else:
         raise ValueError(f"unknown engine {engine!r}")
     return RawDocument(
-        path=path, kind="pdf", pages=pages, sha256=sha, layout=engine == "pdfplumber", warnings=_quality(pages)
+        path=path, kind="pdf", pages=pages, sha256=sha, layout=True, warnings=_quality(pages)
     )
 
 
@@ -220,9 +222,14 @@ def _read_pdf(path: Path, password: str | None) -> tuple[Page, ...]:
 
 def _read_page(page) -> Page:
     """Lines with geometry from one pdfplumber page; duplicate fake-bold glyphs dropped."""
-    # Fake bold draws every glyph twice a fraction of a point apart; dedupe_chars drops
-    # the copies before lines are built, so "交交通通" never appears.
-    lines = page.dedupe_chars().extract_text_lines(return_chars=True, strip=True)
+    from pdfplumber.utils import chars_to_textmap
+
+    # Fake bold draws every glyph twice a fraction of a point apart; the copies are dropped
+    # before lines are built, so "交交通通" never appears. Same text map as
+    # ``page.dedupe_chars().extract_text_lines()``, without its quadratic final sort.
+    textmap = chars_to_textmap(_dedupe_chars(page.chars), layout_bbox=page.bbox, layout_width=page.width,
+                               layout_height=page.height)
+    lines = textmap.extract_text_lines(strip=True, return_chars=True)
     out = []
     for ln in lines:
         chars = ln["chars"]
@@ -240,3 +247,53 @@ def _read_page(page) -> Page:
             )
         )
     return Page(number=page.page_number, lines=tuple(out), width=float(page.width), height=float(page.height))
+
+
+def _clusters(indices: list[int], values: list[float], tolerance: float) -> list[list[int]]:
+    """pdfplumber's ``cluster_objects``: distinct values chained within ``tolerance``;
+    members keep their order."""
+    distinct = sorted(set(values[i] for i in indices))
+    ids: dict[float, int] = {}
+    cluster, last = 0, distinct[0]
+    for v in distinct:
+        if v > last + tolerance:
+            cluster += 1
+        ids[v] = cluster
+        last = v
+    groups: dict[int, list[int]] = {}
+    for i in indices:
+        groups.setdefault(ids[values[i]], []).append(i)
+    return [groups[k] for k in sorted(groups)]
+
+
+def _dedupe_chars(chars: list[dict], tolerance: float = 1) -> list[dict]:
+    """pdfplumber's ``dedupe_chars`` (same chars kept, same order) in O(n log n).
+
+    Chars with the same text, orientation, font and size whose ``doctop`` and then ``x0``
+    cluster within ``tolerance`` are one glyph; the topmost-leftmost copy is kept.
+    pdfplumber restores the original order with ``sorted(key=chars.index)``, quadratic in
+    the number of chars: on full pages of Chinese text (800+ chars) that more than doubled
+    the time to read a bulletin.
+    """
+    groups: defaultdict[tuple, list[int]] = defaultdict(list)
+    for i, key in enumerate(map(itemgetter("upright", "text", "fontname", "size"), chars)):
+        groups[key].append(i)
+    tops = list(map(itemgetter("doctop"), chars))
+    lefts = list(map(itemgetter("x0"), chars))
+    drop: set[int] = set()
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        # Copies need two x0 values within the tolerance; most repeated characters
+        # (the same word on several lines) have none, and need no clustering.
+        xs = sorted(lefts[i] for i in members)
+        if all(b - a > tolerance for a, b in zip(xs, xs[1:])):
+            continue
+        for row in _clusters(members, tops, tolerance):
+            if len(row) < 2:
+                continue
+            for same in _clusters(row, lefts, tolerance):
+                if len(same) > 1:
+                    keep = min(same, key=lambda i: (tops[i], lefts[i]))
+                    drop.update(i for i in same if i != keep)
+    return [c for i, c in enumerate(chars) if i not in drop] if drop else list(chars)

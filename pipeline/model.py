@@ -378,6 +378,8 @@ def _evidence(row, weights: np.ndarray, names: np.ndarray) -> list[str]:
         if contrib[j] <= 0 or len(terms) >= EVIDENCE_TERMS:
             break
         term = names[row.indices[j]]
+        if term.startswith("CUE:"):  # a category tag, not a term of the passage
+            continue
         # Character n-grams overlap: keep a term only if it adds text not already shown.
         if any(term in t for t in terms):
             continue

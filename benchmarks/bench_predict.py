@@ -1,0 +1,63 @@
+"""Prediction speed, model size and load time of a model version (prints figures).
+
+Usage: python benchmarks/bench_predict.py [--model NAME_OR_DIR] [--repeat 3]
+
+Targets (issue 3): >= 2,000 passages/s on one core after loading; model file <= 20 MB;
+loading <= 1 s. Run with one BLAS thread so the figure is per core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
+def _load_seconds(model: str | None) -> float:
+    """Load time in a fresh process, imports excluded (they are paid once per process)."""
+    code = (
+        "import time, sys; import pipeline.model as m, pipeline.segment as s; s._tokenizer();"
+        f"t=time.perf_counter(); m.load_model({model!r}); print(time.perf_counter()-t)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    return float(out.strip().splitlines()[-1])
+
+
+def main() -> None:
+    from pipeline.labeled import load_corpus
+    from pipeline.model import load_model, predict, resolve_model_dir
+    from pipeline.segment import segment
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    folder = resolve_model_dir(args.model)
+    size = (folder / "model.joblib").stat().st_size
+    load = min(_load_seconds(args.model) for _ in range(args.repeat))
+    model = load_model(args.model)
+    texts = [r.text for r in load_corpus()]
+    texts = (texts * (4000 // len(texts) + 1))[:4000]
+    segment("预热")  # jieba's dictionary is built once per process, not per batch
+    predict(model, texts[:50])
+    best = float("inf")
+    for _ in range(args.repeat):
+        t = time.perf_counter()
+        predict(model, texts)
+        best = min(best, time.perf_counter() - t)
+    chars = sum(map(len, texts))
+    print(f"model            {model.version}")
+    print(f"model file       {size / 1e6:.1f} MB (target <= 20 MB)")
+    print(f"load             {load:.2f} s (target <= 1 s; fresh process, imports excluded)")
+    print(f"predict          {len(texts) / best:,.0f} passages/s, {chars / best / 1e3:,.0f} k chars/s "
+          f"on {len(texts)} passages (target >= 2,000/s; one thread)")
+
+
+if __name__ == "__main__":
+    main()
