@@ -99,6 +99,20 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_review(args: argparse.Namespace) -> int:
+    from pipeline.review import review_queue
+    from pipeline.tabular import write_passages
+
+    queue = review_queue(args.db, n=args.n, models_dir=args.models_dir, model_version=args.model_version)
+    if queue.empty:
+        _err("no classified passage in the store: run `bulletins classify` first")
+        return 1
+    write_passages(queue, args.output)
+    _err(f"wrote {len(queue)} passage(s) to review to {args.output}: correct `labels`, mark `reviewed`, "
+         f"then `bulletins train {args.output}`")
+    return 0
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     from pipeline.output import write_records
     from pipeline.registry import list_models
@@ -168,6 +182,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=config.SEED)
     p.add_argument("--learning-curve", action="store_true", help="also measure a learning curve (slower)")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("review", help="export stored passages to label, most informative first")
+    p.add_argument("--db", type=Path, default=config.DB_PATH, help=f"results store (default: {config.DB_PATH})")
+    p.add_argument("-n", type=int, default=200, help="how many passages (default 200)")
+    p.add_argument("--output", "-o", type=Path, required=True, help="FILE.xlsx, FILE.csv or FILE.jsonl")
+    p.add_argument("--models-dir", type=Path, default=config.MODELS_DIR)
+    p.add_argument("--model-version", help="review this version's predictions (default: the current ones)")
+    p.set_defaults(func=cmd_review)
 
     p = sub.add_parser("models", help="list model versions and their figures")
     p.add_argument("--models-dir", type=Path, default=config.MODELS_DIR)

@@ -12,6 +12,7 @@ import csv
 import hashlib
 import io
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -19,6 +20,8 @@ from typing import Iterable
 from pipeline import config
 from pipeline.errors import LabeledDataError
 from pipeline.taxonomy import CATEGORIES, LABEL_SEP, NONE_LABEL
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -130,7 +133,9 @@ def read_labeled(path: Path, text_column: str = "text", strict: bool = True) -> 
         strict: raise on any bad row (default); otherwise skip bad rows.
 
     Returns:
-        The passages. Ids missing in the file are derived from the text's hash.
+        The passages. Ids missing in the file are derived from the text's hash. In a file
+        with a ``reviewed`` column (a review-queue export), only rows marked reviewed
+        (anything but empty, 0, no, false, 否) are read.
 
     Raises:
         LabeledDataError: listing every bad row (unknown category, empty text, bad JSON,
@@ -142,10 +147,16 @@ def read_labeled(path: Path, text_column: str = "text", strict: bool = True) -> 
     problems: list[str] = []
     out: list[Labeled] = []
     seen: dict[str, tuple[int, tuple[str, ...]]] = {}
+    skipped = 0
     for n, obj, problem in _read_raw(path, text_column):
         where = f"row {n}"
         if obj is None:
             problems.append(f"{where}: {problem}")
+            continue
+        if "reviewed" in obj and not _is_yes(obj["reviewed"]):
+            # A review-queue file: only rows a person marked reviewed are labels; the rest
+            # still hold the model's own prediction.
+            skipped += 1
             continue
         text = obj.get(text_column)
         text = "" if text is None else str(text).strip()
@@ -168,7 +179,21 @@ def read_labeled(path: Path, text_column: str = "text", strict: bool = True) -> 
         out.append(Labeled(pid, text, canon, str(obj.get("style") or ""), str(obj.get("source") or path.name)))
     if problems and strict:
         raise LabeledDataError(problems, path)
+    if skipped:
+        log.info("%s: %d row(s) not marked reviewed were left out", path, skipped)
     return out
+
+
+_NO = {"", "0", "n", "no", "false", "否", "未", "none", "nan"}
+
+
+def _is_yes(value) -> bool:
+    """Whether a ``reviewed`` cell says yes (anything but empty, 0, no, false, 否)."""
+    if isinstance(value, bool):
+        return value
+    if value is None:
+        return False
+    return str(value).strip().lower() not in _NO
 
 
 def load_corpus(folder: Path = config.LABELED_DIR) -> list[Labeled]:

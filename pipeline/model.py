@@ -100,7 +100,7 @@ def best_thresholds(y: np.ndarray, proba: np.ndarray) -> list[float]:
 
 
 def fit(texts: Sequence[str], labels: Sequence[Sequence[str]], seed: int = config.SEED,
-        folds: int = 5) -> tuple[Pipeline, list[float]]:
+        folds: int = 5, copies: Sequence[int] | None = None) -> tuple[Pipeline, list[float]]:
     """Fit the classifier and choose its thresholds by cross-validation.
 
     Args:
@@ -108,6 +108,9 @@ def fit(texts: Sequence[str], labels: Sequence[Sequence[str]], seed: int = confi
         labels: their label sets.
         seed: random state (folds and SVMs).
         folds: folds for the out-of-fold probabilities the thresholds are chosen on.
+        copies: how many times each passage counts in the final fit (weighting by
+            repetition, which every step of the pipeline honours); thresholds are chosen on
+            the passages once each, so no copy is ever scored by a model trained on it.
 
     Returns:
         The fitted pipeline and one threshold per category.
@@ -116,6 +119,9 @@ def fit(texts: Sequence[str], labels: Sequence[Sequence[str]], seed: int = confi
     texts = list(texts)
     proba = oof_scores(texts, y, seed=seed, folds=folds)
     thresholds = best_thresholds(y, proba)
+    if copies is not None and any(c != 1 for c in copies):
+        index = np.repeat(np.arange(len(texts)), np.asarray(copies, dtype=int))
+        texts, y = [texts[i] for i in index], y[index]
     return build_pipeline(seed).fit(texts, y), thresholds
 
 

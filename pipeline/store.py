@@ -427,6 +427,56 @@ def labels_frame(db: Path = config.DB_PATH, since: str | None = None, until: str
     return frame
 
 
+_SCORES_SQL = """
+SELECT p.id AS passage_id, b.sha256 AS sha256, p.idx AS "index", p.text AS text, b.title AS title, b.year AS year,
+       b.issue_no AS issue_no, b.name AS file, p.section AS section, p.unit AS unit, p.region AS region,
+       COALESCE(p.date, b.date) AS date, p.page AS page, pr.model_version AS model_version,
+       pr.category AS category, pr.score AS score, pr.predicted AS predicted, pr.evidence AS evidence
+FROM passages p
+JOIN bulletins b ON b.id = p.bulletin_id
+JOIN predictions pr ON pr.passage_id = p.id AND pr.model_version = COALESCE(:version, b.model_version)
+ORDER BY b.sha256, p.idx
+"""
+
+
+def scores_frame(db: Path = config.DB_PATH, model_version: str | None = None) -> "pd.DataFrame":
+    """One row per classified passage with every category's score (for review queues).
+
+    Args:
+        db: the store.
+        model_version: this version's predictions (default: each bulletin's current one).
+
+    Returns:
+        Columns ``passage_id, sha256, index, text, title, year, issue_no, file, section, unit,
+        region, date, page, model_version``, ``scores`` (category -> score), ``labels``
+        (predicted, canonical order) and ``evidence`` (predicted category -> terms).
+
+    Raises:
+        StoreError: no store at ``db``.
+    """
+    import pandas as pd
+
+    with open_store(db, create=False) as st:
+        cur = st.conn.execute(_SCORES_SQL, {"version": model_version})
+        names = [d[0] for d in cur.description]
+        rows = cur.fetchall()
+    long = pd.DataFrame.from_records(rows, columns=names)
+    keys = ["passage_id", "sha256", "index", "text", "title", "year", "issue_no", "file", "section", "unit",
+            "region", "date", "page", "model_version"]
+    out = []
+    for key, group in long.groupby("passage_id", sort=False):
+        first = group.iloc[0]
+        scores = dict(zip(group["category"], group["score"].astype(float)))
+        predicted = set(group.loc[group["predicted"] == 1, "category"])
+        evidence = {c: json.loads(e) if e else [] for c, e, p in
+                    zip(group["category"], group["evidence"], group["predicted"]) if p}
+        out.append({**{k: first[k] for k in keys},
+                    "scores": {c: scores.get(c, 0.0) for c in CATEGORIES},
+                    "labels": [c for c in CATEGORIES if c in predicted],
+                    "evidence": {c: evidence[c] for c in CATEGORIES if c in evidence}})
+    return pd.DataFrame(out, columns=keys + ["scores", "labels", "evidence"])
+
+
 def bulletin_label(title: str, year: int | None, issue_no: int | None, file: str) -> str:
     """How a bulletin is named in reports: its title and issue, or the file name."""
     issue = ""

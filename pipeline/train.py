@@ -1,10 +1,11 @@
 """Training: validate labeled data, fit, measure, and write a new model version.
 
-Every model trained here is fit on the same rule's training part of the data: a fixed 15%
-of passages (chosen by a hash of their text, so the split never moves) is held out of
-training for every version. That held-out split is where versions are compared (``train``
-prints new vs current default, ``promote`` refuses a worse one), and it stays comparable
-as users add labels: their new passages fall into it by the same rule.
+Every model trained here leaves out the same fixed 15% of the team corpus (chosen by a hash
+of the text, so the split never moves): the held-out split where versions are compared
+(``train`` prints new vs current default, ``promote`` refuses a worse one). Users' own labels
+are corrections on their own bulletins: all of them are trained on, and each counts
+:data:`USER_COPIES` times in the final fit, so that a correction is learned rather than
+outvoted by the corpus.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from pipeline.taxonomy import CATEGORIES
 log = logging.getLogger(__name__)
 
 HOLDOUT_PERCENT = 15
+#: How many times a user's labeled passage counts in the final fit.
+USER_COPIES = 5
 LEARNING_SIZES = (200, 400, 800)
 
 
@@ -145,12 +148,15 @@ def train(labeled: Sequence[Path] = (), name: str | None = None, models_dir: Pat
 
         raise ModelError("a model folder of that name exists already", folder,
                          "choose another --name; models are never overwritten")
-    train_rows = [r for r in rows if not is_holdout(r)]
-    hold_rows = [r for r in rows if is_holdout(r)]
+    mine = {id(r) for r in user}
+    train_rows = [r for r in rows if id(r) in mine or not is_holdout(r)]
+    hold_rows = [r for r in rows if id(r) not in mine and is_holdout(r)]
     texts = [r.text for r in train_rows]
     y = label_matrix([r.labels for r in train_rows])
-    log.info("training on %d passages (%d held out)", len(train_rows), len(hold_rows))
-    pipeline, thresholds = fit(texts, [r.labels for r in train_rows], seed=seed)
+    log.info("training on %d passages (%d of them yours, each counted %d times; %d held out)",
+             len(train_rows), len(mine), USER_COPIES, len(hold_rows))
+    copies = [USER_COPIES if id(r) in mine else 1 for r in train_rows]
+    pipeline, thresholds = fit(texts, [r.labels for r in train_rows], seed=seed, copies=copies)
 
     log.info("cross-validating")
     cv = cross_validate(texts, y, seed=seed)
@@ -165,6 +171,7 @@ def train(labeled: Sequence[Path] = (), name: str | None = None, models_dir: Pat
             "holdout_rule": f"sha256(text)[:8] mod 100 < {HOLDOUT_PERCENT}",
             "user_files": [str(p) for p in labeled],
             "user_samples": len(user),
+            "user_copies": USER_COPIES,
             "per_category": {c: int(y[:, k].sum()) for k, c in enumerate(CATEGORIES)},
             "none": int((y.sum(axis=1) == 0).sum()),
             "multi": int((y.sum(axis=1) >= 2).sum()),

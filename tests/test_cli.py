@@ -109,3 +109,23 @@ def test_cli_train_bad_file_lists_rows(tmp_path, capsys):
     assert err[0].startswith(f"bulletins: error: {bad}: 2 bad row(s)")
     assert err[1].strip().startswith(f"{bad}: row 1: unknown category 坏")
     assert not (tmp_path / "m").exists()
+
+
+def test_cli_python_dash_m_and_console_script():
+    import subprocess
+    import sys
+
+    from pipeline import __version__
+
+    out = subprocess.run([sys.executable, "-m", "pipeline", "--version"], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == f"bulletins {__version__}"
+
+
+def test_cli_review_writes_queue(default_model, seed_text, tmp_path, capsys):
+    db = tmp_path / "r.db"
+    assert main(["classify", str(seed_text), "--db", str(db), "--quiet", "--jobs", "1"]) == 0
+    out = tmp_path / "queue.jsonl"
+    assert main(["review", "--db", str(db), "-n", "4", "--output", str(out)]) == 0
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == 4 and rows[0]["reviewed"] == "" and rows[0]["model_version"] == default_model.version
+    assert main(["review", "--db", str(tmp_path / "empty.db"), "--output", str(out)]) == 1
