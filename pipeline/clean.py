@@ -261,6 +261,12 @@ def _layout_blocks(raw: RawDocument) -> list[Block]:
 
 _BULLET_START = re.compile(r"^\s*[★☆●◆◇■□▲△•▶►◎※]")
 _INDENT = re.compile(r"^(\u3000|\s{2,}|\t)")
+# Without geometry, a line opening with a bullet, an enumerator ("1.", "二、", "（三）") or a
+# short label and colon ("报：", "抄送：") starts a new block.
+_LINE_START = re.compile(
+    r"^\s*(?:[★☆●◆◇■□▲△•▶►◎※]|[0-9]{1,2}[.、．]|[一二三四五六七八九十]{1,3}、|[（(][一二三四五六七八九十0-9]{1,3}[）)]"
+    r"|[\u4e00-\u9fff]{1,4}[：:])"
+)
 
 
 def _text_blocks(raw: RawDocument) -> list[Block]:
@@ -280,7 +286,8 @@ def _text_blocks(raw: RawDocument) -> list[Block]:
                 nxt = chunk[j + 1] if j + 1 < len(chunk) else None
                 # A new paragraph starts after closing punctuation, before an indented
                 # line, or after a line clearly shorter than the wrap width.
-                if nxt is None or ends_closed(t) or _INDENT.match(nxt.text) or len(t) < 0.8 * width or raw.paragraphs:
+                if (nxt is None or ends_closed(t) or _INDENT.match(nxt.text) or _LINE_START.match(nxt.text)
+                        or len(t) < 0.8 * width or raw.paragraphs):
                     text = normalize(join_lines(parts))
                     if text:
                         out.append(Block(text=text, page=page.number, open_end=not ends_closed(text),

@@ -47,10 +47,14 @@ _ORG_WORD = re.compile(r"交通|运输|港航|海事|公路|路政|运管|治超
 _JOINERS = re.compile(r"会同|联合|和|与|及|、|到|赴|对|在|向|为|把|将|组织|召开|开展|邀请")
 
 
+_ENUMERATOR = re.compile(r"^(?:[0-9]{1,2}[.、．]|[一二三四五六七八九十]{1,3}、|[（(][一二三四五六七八九十0-9]{1,3}[）)])")
+
+
 def key(text: str) -> str:
-    """Text reduced to letters, digits and Chinese characters, for matching the table
-    of contents against the body."""
-    return _NON_KEY.sub("", _BULLET.sub("", text))
+    """Text reduced to letters, digits and Chinese characters, without a leading bullet or
+    enumerator, for matching the table of contents against the body (a contents line
+    ``1.广州市开展暗访`` matches the heading ``广州市开展暗访``)."""
+    return _NON_KEY.sub("", _ENUMERATOR.sub("", _BULLET.sub("", text).strip()))
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,11 @@ def _front_matter(blocks: list[Block]) -> _Front:
     date_i = next((i for i in range(after, len(texts))
                    if FULL_DATE.search(texts[i]) and len(FULL_DATE.sub("", texts[i])) <= 30), None)
     title = texts[title_i] if title_i is not None else (texts[0] if texts and not ends_closed(texts[0]) else "")
+    if title_i is not None and 0 < title_i <= 2 and all(
+            len(t) <= 30 and not ends_closed(t) and not _ISSUE.search(t) and not FULL_DATE.search(t)
+            for t in texts[:title_i]):
+        # A masthead set on two or three lines ("……专项整治" / "工作简报") is one title.
+        title = "".join(texts[: title_i + 1])
     year = issue_no = None
     if issue_i is not None:
         m = _ISSUE.search(texts[issue_i])
@@ -238,7 +247,8 @@ def structure(doc: CleanDocument, gazetteer: places.Gazetteer | None = None) -> 
             continue
         unit = find_unit(b.text, g)
         region = places.region_of(unit, province, g)
-        if not unit and passages and _LIST_START.match(b.text) and passages[-1].section == section:
+        if not unit and passages and passages[-1].section == section:
+            # A paragraph naming no unit continues the article before it ("一是……", "会议强调……").
             unit, region = passages[-1].unit, passages[-1].region
         day = event_date(_first_sentence(b.text), front.year, front.date)
         passages.append(Passage(index=len(passages), text=b.text, section=section, subsection=subsection,

@@ -139,3 +139,18 @@ def test_structure_dates():
     assert event_date("近期，某支队开展检查", 2021) is None
     assert parse_full_date("二〇二一年六月十二日") == dt.date(2021, 6, 12)
     assert cn_number("二十三") == 23 and cn_number("十") == 10
+
+
+def test_structure_text_bulletin_two_line_masthead_numbered_toc(data_dir):
+    b = read_bulletin(data_dir / "guangdong-2021-15.txt")
+    assert (b.title, b.year, b.issue_no, b.date) == ("交通运输执法领域突出问题专项整治工作简报", 2021, 15, "2021-07-05")
+    assert b.issuer == "广东省交通运输厅专项整治办公室"
+    assert b.toc == ("1.广州市开展执法队伍作风纪律暗访", "2.深圳市集中整治网约车执法中的突出问题")
+    assert b.sections == ("广州市开展执法队伍作风纪律暗访", "深圳市集中整治网约车执法中的突出问题")
+    assert b.closing == (("报", "交通运输部法制司"), ("送", "省委依法治省办"))
+    assert [(p.unit, p.region, p.date) for p in b.passages] == [
+        ("广州市交通运输局", "广州市", "2021-07-01"),
+        ("广州市交通运输局", "广州市", None),  # continues the article before it
+        ("深圳市交通运输局", "深圳市", "2021-06-28"),
+    ]
+    assert b.passages[1].text == "暗访组还随机抽查了30宗案卷，发现部分案卷证据不足、文书填写不规范。"
