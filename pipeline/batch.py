@@ -16,7 +16,6 @@ reads the model version from the model's sidecar and never loads the model.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -29,6 +28,7 @@ from typing import Any, Callable, Iterable, Iterator, TextIO
 
 from pipeline import config
 from pipeline.errors import BulletinsError, InputError, ModelError, UsageError
+from pipeline.extract import file_sha256
 from pipeline.ingest import expand_paths, read_bulletin
 from pipeline.records import Bulletin
 from pipeline.store import open_store
@@ -294,15 +294,6 @@ class _Writer:
             self.counts["passages"] += len(ts)
         self.progress.advance(len(self.items))  # one redraw per group, with its final count
         self.items, self.passages = [], 0
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes (the same hash the readers record)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def classify(paths: Iterable[Path | str], db: Path = config.DB_PATH, jobs: int | None = None, model: Any = None,

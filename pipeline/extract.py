@@ -210,6 +210,24 @@ def _read_pdf(path: Path, password: str | None) -> tuple[Page, ...]:
                                      "pass its password with --password, or export an unencrypted copy") from None
         raise CorruptFileError(f"expected a readable PDF, found a damaged or truncated one ({type(cause).__name__})",
                                path, "re-export or re-download it") from None
+    return check_text_layer(pages, images, path)
+
+
+def check_text_layer(pages: list[Page], images: int, path: Path) -> tuple[Page, ...]:
+    """Refuse a PDF with no pages or no text (image-only: it needs OCR), whatever engine read it.
+
+    Args:
+        pages: the pages read.
+        images: how many images the pages hold.
+        path: for the message.
+
+    Returns:
+        The pages.
+
+    Raises:
+        EmptyFileError: no pages, or pages with neither text nor images.
+        ImageOnlyError: pages with images and no text layer.
+    """
     if not pages:
         raise EmptyFileError("the PDF has no pages", path, "re-export the bulletin")
     if not any(line.text.strip() for page in pages for line in page.lines):
@@ -218,6 +236,15 @@ def _read_pdf(path: Path, password: str | None) -> tuple[Page, ...]:
                                  "run OCR first (e.g. ocrmypdf --language chi_sim) and pass the result")
         raise EmptyFileError("the PDF's pages hold no text", path, "check that this is the right file")
     return tuple(pages)
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in chunks (the hash every stage records)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def _read_page(page) -> Page:

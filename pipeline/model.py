@@ -11,20 +11,18 @@ of the pickle, verified before it is ever unpickled.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import platform
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from sklearn.calibration import CalibratedClassifierCV
-import re
-
 import scipy.sparse as sp
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 from sklearn.model_selection import KFold
 from sklearn.multiclass import OneVsRestClassifier
@@ -34,6 +32,7 @@ from sklearn.svm import LinearSVC
 from pipeline import config
 from pipeline.errors import ModelError
 from pipeline.evaluate import label_matrix
+from pipeline.extract import file_sha256
 from pipeline.segment import dictionary_hash, tokenize
 from pipeline.taxonomy import CATEGORIES, cue_terms
 
@@ -235,14 +234,6 @@ def library_versions() -> dict[str, str]:
     return {"python": platform.python_version(), "scikit-learn": sklearn.__version__, "numpy": np.__version__,
             "scipy": scipy.__version__, "joblib": joblib.__version__, "jieba": jieba.__version__,
             "pandas": pd.__version__}
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def save_model(pipeline: Pipeline, thresholds: Sequence[float], folder: Path, meta: dict) -> Model:

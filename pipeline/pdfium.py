@@ -38,7 +38,8 @@ import statistics
 from pathlib import Path
 from typing import Sequence
 
-from pipeline.errors import CorruptFileError, EmptyFileError, EncryptedFileError, ImageOnlyError
+from pipeline.errors import CorruptFileError, EncryptedFileError
+from pipeline.extract import check_text_layer
 from pipeline.records import Line, Page
 
 #: Vertical tolerance (points) for pieces of one visual row, as pdfplumber's y_tolerance.
@@ -113,14 +114,7 @@ def read_pdf_pdfium(path: Path, password: str | None = None) -> tuple[Page, ...]
             pages.append(read)
     finally:
         doc.close()
-    if not pages:
-        raise EmptyFileError("the PDF has no pages", path, "re-export the bulletin")
-    if not any(line.text.strip() for page in pages for line in page.lines):
-        if images:
-            raise ImageOnlyError(f"the PDF's {len(pages)} page(s) are images with no text layer", path,
-                                 "run OCR first (e.g. ocrmypdf --language chi_sim) and pass the result")
-        raise EmptyFileError("the PDF's pages hold no text", path, "check that this is the right file")
-    return tuple(pages)
+    return check_text_layer(pages, images, path)
 
 
 def _load_reason(exc: Exception) -> str:

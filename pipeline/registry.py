@@ -74,11 +74,11 @@ def promote(name: str, models_dir: Path = config.MODELS_DIR, force: bool = False
             cand_f1, prev_f1 = stored["new_macro_f1"], stored["default_macro_f1"]
         else:
             from pipeline.labeled import load_corpus
-            from pipeline.train import _evaluate_model, is_holdout
+            from pipeline.train import evaluate_model, is_holdout
 
             rows = [r for r in load_corpus() if is_holdout(r)]
-            cand_f1 = _evaluate_model(candidate, rows)["macro_f1"]
-            prev_f1 = _evaluate_model(previous, rows)["macro_f1"]
+            cand_f1 = evaluate_model(candidate, rows)["macro_f1"]
+            prev_f1 = evaluate_model(previous, rows)["macro_f1"]
         if cand_f1 < prev_f1 and not force:
             raise ModelError(f"held-out macro F1 {cand_f1:.3f} is below the default {previous.path.name}'s "
                              f"{prev_f1:.3f}", candidate.path, "add labels and retrain, or pass --force")

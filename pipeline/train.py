@@ -20,10 +20,10 @@ from typing import Sequence
 import numpy as np
 
 from pipeline import config
-from pipeline.errors import BulletinsError, LabeledDataError
+from pipeline.errors import BulletinsError, LabeledDataError, ModelError
 from pipeline.evaluate import agreement, baseline_metrics, label_matrix, metrics
 from pipeline.labeled import Labeled, data_hash, load_corpus, merge, read_labeled
-from pipeline.model import Model, best_thresholds, build_pipeline, fit, load_model, predict, save_model, score
+from pipeline.model import Model, fit, load_model, predict, save_model, score
 from pipeline.taxonomy import CATEGORIES
 
 log = logging.getLogger(__name__)
@@ -71,10 +71,6 @@ def read_user_files(paths: Sequence[Path], text_column: str = "text") -> list[La
     return rows
 
 
-def _scores_to_metrics(y: np.ndarray, proba: np.ndarray, thresholds: Sequence[float]) -> dict:
-    return metrics(y, (proba >= np.asarray(thresholds)).astype(np.int8))
-
-
 def cross_validate(texts: Sequence[str], y: np.ndarray, seed: int = config.SEED, folds: int = 5,
                    inner: int = 3, size: int | None = None) -> dict:
     """Nested cross-validation: thresholds chosen inside each training fold, never on the
@@ -107,7 +103,8 @@ def cross_validate(texts: Sequence[str], y: np.ndarray, seed: int = config.SEED,
     return metrics(y, pred)
 
 
-def _evaluate_model(model: Model, rows: Sequence[Labeled]) -> dict:
+def evaluate_model(model: Model, rows: Sequence[Labeled]) -> dict:
+    """:func:`pipeline.evaluate.metrics` of a model's predictions on labeled passages."""
     if not rows:
         return metrics(np.zeros((0, len(CATEGORIES)), dtype=np.int8), np.zeros((0, len(CATEGORIES)), dtype=np.int8))
     frame = predict(model, [r.text for r in rows])
@@ -144,8 +141,6 @@ def train(labeled: Sequence[Path] = (), name: str | None = None, models_dir: Pat
     rows = merge(corpus, user)
     folder = Path(models_dir) / (name or dt.datetime.now().strftime("%Y%m%d-%H%M%S"))
     if folder.exists():
-        from pipeline.errors import ModelError
-
         raise ModelError("a model folder of that name exists already", folder,
                          "choose another --name; models are never overwritten")
     mine = {id(r) for r in user}
@@ -179,11 +174,11 @@ def train(labeled: Sequence[Path] = (), name: str | None = None, models_dir: Pat
         "metrics": {"cv": cv, "baseline_cv": baseline_metrics(texts, [r.labels for r in train_rows])},
     }
     model = save_model(pipeline, thresholds, folder, model_meta)
-    model.meta["metrics"]["holdout"] = _evaluate_model(model, hold_rows)
+    model.meta["metrics"]["holdout"] = evaluate_model(model, hold_rows)
     model.meta["metrics"]["baseline_holdout"] = baseline_metrics([r.text for r in hold_rows],
                                                                  [r.labels for r in hold_rows])
     if held:
-        model.meta["metrics"]["seed"] = _evaluate_model(model, held)
+        model.meta["metrics"]["seed"] = evaluate_model(model, held)
         model.meta["metrics"]["baseline_seed"] = baseline_metrics([r.text for r in held], [r.labels for r in held])
     agree = agreement(corpus_dir=corpus_dir)
     if agree is not None:
@@ -204,7 +199,7 @@ def train(labeled: Sequence[Path] = (), name: str | None = None, models_dir: Pat
         except BulletinsError as exc:
             log.warning("no default model to compare with (%s)", exc)
         if default is not None and default.path.resolve() != folder.resolve():
-            old = _evaluate_model(default, hold_rows)
+            old = evaluate_model(default, hold_rows)
             new = model.meta["metrics"]["holdout"]
             for c in CATEGORIES:
                 comparison.append({"category": c, "default_f1": old["per_category"][c]["f1"],
