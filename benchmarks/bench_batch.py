@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent / "out"
-GENERATOR = 1  # bump when the generated content changes, so the cache is rebuilt
+GENERATOR = 2  # bump when the generated content changes, so the cache is rebuilt
 
 
 # --- the archive ---------------------------------------------------------------------------
@@ -73,9 +73,13 @@ def generate(folder: Path, n: int, seed: int = 20210612) -> dict:
     pool, cities = _pool(), _cities()
     footers = [f for f in FOOTERS if f != "none"]
     pages: dict[str, int] = {}
+    issued: dict[str, int] = {}
     started = time.perf_counter()
     for i in range(n):
         city = rng.choice(cities)
+        # Each city's issues are numbered in turn: two files with the same title and issue
+        # number would be one bulletin in two renditions, and stored once.
+        issued[city] = issued.get(city, 0) + 1
         month, day = rng.randint(1, 12), rng.randint(1, 28)
         target_pages = rng.randint(2, 12)
         paragraphs = rng.sample(pool, 4 * target_pages)
@@ -83,7 +87,7 @@ def generate(folder: Path, n: int, seed: int = 20210612) -> dict:
         chunk = -(-len(paragraphs) // len(heads))
         sections = tuple((h, tuple(paragraphs[k * chunk:(k + 1) * chunk])) for k, h in enumerate(heads))
         spec = BulletinSpec(
-            title=f"{city}交通运输执法领域突出问题专项整治行动工作简报", issue=f"2021年第{i % 30 + 1}期",
+            title=f"{city}交通运输执法领域突出问题专项整治行动工作简报", issue=f"2021年第{issued[city]}期",
             issuer=(f"{city}交通运输执法领域突出问题", "专项整治行动领导小组办公室"), date=f"2021年{month}月{day}日",
             toc=heads, sections=sections, closing=("报：市委、市政府。", "抄送：省交通运输厅。"),
             footer=rng.choice(footers), font_size=rng.choice((14, 15, 16)), spaced_digits=rng.random() < 0.3)
