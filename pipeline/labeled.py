@@ -108,17 +108,19 @@ def _read_raw(path: Path, text_column: str) -> Iterable[tuple[int, dict | None, 
         for n, row in enumerate(reader, start=2):
             yield n, dict(row), ""
     elif suffix in (".xlsx", ".xlsm"):
-        from openpyxl import load_workbook
+        import pandas as pd
 
-        wb = load_workbook(path, read_only=True, data_only=True)
-        ws = wb.worksheets[0]
-        rows = ws.iter_rows(values_only=True)
-        header = [str(h).strip() if h is not None else "" for h in next(rows, [])]
-        for n, values in enumerate(rows, start=2):
-            if all(v is None for v in values):
+        try:
+            sheet = pd.read_excel(path, sheet_name=0, dtype=object)
+        except (ValueError, OSError, KeyError) as exc:  # zip/XML damage surfaces as any of these
+            yield 1, None, f"not a readable XLSX file ({type(exc).__name__})"
+            return
+        sheet.columns = [str(c).strip() for c in sheet.columns]
+        for n, record in enumerate(sheet.to_dict(orient="records"), start=2):
+            values = {k: (None if v != v else v) for k, v in record.items()}  # NaN -> None
+            if all(v is None for v in values.values()):
                 continue
-            yield n, dict(zip(header, values)), ""
-        wb.close()
+            yield n, values, ""
     else:
         yield 0, None, f"unsupported suffix {suffix!r} (use .jsonl, .json, .csv, .tsv or .xlsx)"
     return

@@ -33,7 +33,7 @@ from pipeline import config
 from pipeline.errors import ModelError
 from pipeline.evaluate import label_matrix
 from pipeline.extract import file_sha256
-from pipeline.segment import dictionary_hash, tokenize
+from pipeline.segment import dictionary_hash, jieba_version, tokenize
 from pipeline.taxonomy import CATEGORIES, cue_terms
 
 log = logging.getLogger(__name__)
@@ -138,10 +138,15 @@ def oof_scores(texts: Sequence[str], y: np.ndarray, seed: int = config.SEED, fol
     """
     texts = list(texts)
     proba = np.zeros(y.shape, dtype=float)
-    for train, test in KFold(n_splits=folds, shuffle=True, random_state=seed).split(texts):
+    for train, test in kfold(len(texts), folds, seed):
         pipe = build_pipeline(seed).fit([texts[i] for i in train], y[train])
         proba[test] = score(pipe, [texts[i] for i in test])[0]
     return proba
+
+
+def kfold(n: int, folds: int = 5, seed: int = config.SEED) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Shuffled K-fold (train, test) index pairs: the folds every evaluation here uses."""
+    return list(KFold(n_splits=folds, shuffle=True, random_state=seed).split(np.arange(n)))
 
 
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?;])")
@@ -226,13 +231,12 @@ class Model:
 
 def library_versions() -> dict[str, str]:
     """Versions of everything a pickled model depends on."""
-    import jieba
     import joblib
     import scipy
     import sklearn
 
     return {"python": platform.python_version(), "scikit-learn": sklearn.__version__, "numpy": np.__version__,
-            "scipy": scipy.__version__, "joblib": joblib.__version__, "jieba": jieba.__version__,
+            "scipy": scipy.__version__, "joblib": joblib.__version__, "jieba": jieba_version(),
             "pandas": pd.__version__}
 
 

@@ -22,6 +22,13 @@ _LOCK = threading.Lock()
 _JUNK = re.compile(r"^[\W_]+$|^[A-Za-z]$")
 
 
+def jieba_version() -> str:
+    """The installed jieba's version (recorded with every model)."""
+    import jieba
+
+    return jieba.__version__
+
+
 def dictionary_hash(user_dict: Path = config.USER_DICT, stopwords: Path = config.STOPWORDS) -> str:
     """SHA-256 of the user dictionary and stopword list: a model's tokens depend on both."""
     h = hashlib.sha256()

@@ -238,7 +238,9 @@ def structure(doc: CleanDocument, gazetteer: places.Gazetteer | None = None) -> 
         texts.append(b.text)
         start, offset = offset, offset + len(b.text) + 1
         if head:
-            level2 = bool(toc_heads) and key(b.text) not in toc_heads or not toc_heads and _LEVEL2.match(b.text)
+            # With a table of contents its headings are the sections and any other heading is a
+            # sub-heading; without one, "（一）" headings are sub-headings.
+            level2 = (key(b.text) not in toc_heads) if toc_heads else bool(_LEVEL2.match(b.text))
             if level2:
                 subsection = b.text
             else:

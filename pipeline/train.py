@@ -23,7 +23,7 @@ from pipeline import config
 from pipeline.errors import BulletinsError, LabeledDataError, ModelError
 from pipeline.evaluate import agreement, baseline_metrics, label_matrix, metrics
 from pipeline.labeled import Labeled, data_hash, load_corpus, merge, read_labeled
-from pipeline.model import Model, fit, load_model, predict, save_model, score
+from pipeline.model import Model, kfold, fit, load_model, predict, save_model, score
 from pipeline.taxonomy import CATEGORIES
 
 log = logging.getLogger(__name__)
@@ -88,12 +88,10 @@ def cross_validate(texts: Sequence[str], y: np.ndarray, seed: int = config.SEED,
     Returns:
         :func:`pipeline.evaluate.metrics` over all out-of-fold predictions.
     """
-    from sklearn.model_selection import KFold
-
     texts = list(texts)
     pred = np.zeros_like(y)
     rng = np.random.default_rng(seed)
-    for train_idx, test_idx in KFold(n_splits=folds, shuffle=True, random_state=seed).split(texts):
+    for train_idx, test_idx in kfold(len(texts), folds, seed):
         if size is not None and size < len(train_idx):
             train_idx = np.sort(rng.choice(train_idx, size=size, replace=False))
         pipe, thresholds = fit([texts[i] for i in train_idx], [[CATEGORIES[k] for k in np.flatnonzero(y[i])]
