@@ -153,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("jsonl", "csv", "table"), default="jsonl")
     p.add_argument("--password", help="password for encrypted PDFs")
     p.add_argument("--engine", choices=("pdfplumber", "pdfium"), default="pdfplumber",
-                   help="PDF text engine (pdfium: faster, no layout geometry)")
+                   help="PDF text engine (pdfium: much faster, same passages on single-column bulletins)")
     p.set_defaults(func=cmd_extract)
 
     def model_options(p: argparse.ArgumentParser) -> None:

@@ -94,7 +94,7 @@ def register(sub) -> None:
     p.add_argument("--model", metavar="NAME|DIR", help="model name or folder (default: the current default)")
     p.add_argument("--force", action="store_true", help="re-read and re-classify every file")
     p.add_argument("--engine", choices=("pdfplumber", "pdfium"), default="pdfplumber",
-                   help="PDF text engine (pdfium: faster, no layout geometry)")
+                   help="PDF text engine (pdfium: much faster, same passages on single-column bulletins)")
     p.add_argument("--backend", choices=("loky", "dask"), help="local processes (loky, default) or a Dask cluster")
     p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
     p.add_argument("--password", help="password for encrypted PDFs")
