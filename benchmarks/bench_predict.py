@@ -42,21 +42,25 @@ def main() -> None:
     size = (folder / "model.joblib").stat().st_size
     load = min(_load_seconds(args.model) for _ in range(args.repeat))
     model = load_model(args.model)
-    texts = [r.text for r in load_corpus()]
-    texts = (texts * (4000 // len(texts) + 1))[:4000]
+    # Distinct passages only: a repeated passage would be cheaper than a new one.
+    texts = list(dict.fromkeys(r.text for r in load_corpus()))
     segment("预热")  # jieba's dictionary is built once per process, not per batch
     predict(model, texts[:50])
-    best = float("inf")
+    best = best_cpu = float("inf")
     for _ in range(args.repeat):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         predict(model, texts)
         best = min(best, time.perf_counter() - t)
+        # CPU time of this (single-threaded) process: what one core does, whatever else the
+        # shared machine is running.
+        best_cpu = min(best_cpu, time.process_time() - c)
     chars = sum(map(len, texts))
     print(f"model            {model.version}")
     print(f"model file       {size / 1e6:.1f} MB (target <= 20 MB)")
     print(f"load             {load:.2f} s (target <= 1 s; fresh process, imports excluded)")
-    print(f"predict          {len(texts) / best:,.0f} passages/s, {chars / best / 1e3:,.0f} k chars/s "
-          f"on {len(texts)} passages (target >= 2,000/s; one thread)")
+    print(f"predict          {len(texts) / best_cpu:,.0f} passages/s per core (CPU time), "
+          f"{len(texts) / best:,.0f}/s wall clock; {chars / best_cpu / 1e3:,.0f} k chars/s; on the {len(texts)} "
+          f"distinct corpus passages, {chars / len(texts):.0f} characters on average (target >= 2,000/s)")
 
 
 if __name__ == "__main__":

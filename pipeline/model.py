@@ -179,19 +179,19 @@ def score(pipeline: Pipeline, texts: Sequence[str]) -> tuple[np.ndarray, list[np
         ``(scores, best_rows, X)``: an (n, categories) score array; per passage, the row
         of ``X`` that gave each category its score; and the TF-IDF matrix of all rows.
     """
-    sentences: list[str] = []
-    rows: list[list[int]] = []  # per window: indices into sentences
+    # Bulletins repeat boilerplate sentences ("确保专项整治行动取得实效。"): each distinct
+    # sentence is segmented and counted once per call.
+    index: dict[str, int] = {}
+    rows: list[list[int]] = []  # per window: indices into the distinct sentences
     owner: list[int] = []
     for i, text in enumerate(texts):
-        first = len(sentences)
-        parts = split_sentences(text)
-        sentences += parts
-        idx = list(range(first, first + len(parts)))
+        idx = [index.setdefault(part, len(index)) for part in split_sentences(text)]
         windows = [idx]
         if len(idx) > 1:
-            windows += [[j] for j in idx] + [[j, j + 1] for j in idx[:-1]]
+            windows += [[j] for j in idx] + [[a, b] for a, b in zip(idx, idx[1:])]
         rows += windows
         owner += [i] * len(windows)
+    sentences = list(index)
     agg = sp.csr_matrix((np.ones(sum(map(len, rows)), dtype=np.float32),
                          (np.repeat(np.arange(len(rows)), [len(r) for r in rows]), np.concatenate(rows))),
                         shape=(len(rows), len(sentences)))
@@ -375,15 +375,18 @@ def _explainer(model: Model) -> tuple[np.ndarray, np.ndarray]:
     return _CACHE[key]
 
 
-def _evidence(row, weights: np.ndarray, names: np.ndarray) -> list[str]:
-    """The terms in one passage that pushed one category up, most weight first."""
-    contrib = row.data * weights[row.indices]
+def _evidence(X: sp.csr_matrix, row: int, weights: np.ndarray, names: np.ndarray) -> list[str]:
+    """The terms in one row of ``X`` that pushed one category up, most weight first."""
+    # Slicing the CSR arrays directly: X[row] builds a new sparse matrix per call.
+    lo, hi = X.indptr[row], X.indptr[row + 1]
+    indices, data = X.indices[lo:hi], X.data[lo:hi]
+    contrib = data * weights[indices]
     order = np.argsort(-contrib)
     terms: list[str] = []
     for j in order:
         if contrib[j] <= 0 or len(terms) >= EVIDENCE_TERMS:
             break
-        term = names[row.indices[j]]
+        term = names[indices[j]]
         if term.startswith("CUE:"):  # a category tag, not a term of the passage
             continue
         # Character n-grams overlap: keep a term only if it adds text not already shown.
@@ -411,12 +414,13 @@ def predict(model: Model, texts: Sequence[str]) -> pd.DataFrame:
     proba, best_rows, X = score(model.pipeline, texts)
     chosen = proba >= model.thresholds
     names, weights = _explainer(model)
+    rounded = np.round(proba, 4).tolist()
     labels, scores, evidence = [], [], []
     for i in range(len(texts)):
-        ks = [k for k in range(len(CATEGORIES)) if chosen[i, k]]
+        ks = np.flatnonzero(chosen[i]).tolist()
         labels.append([CATEGORIES[k] for k in ks])
-        scores.append({c: round(float(proba[i, k]), 4) for k, c in enumerate(CATEGORIES)})
+        scores.append(dict(zip(CATEGORIES, rounded[i])))
         # Evidence comes from the window that gave the category its score.
-        evidence.append({CATEGORIES[k]: _evidence(X[int(best_rows[i][k])], weights[k], names) for k in ks})
+        evidence.append({CATEGORIES[k]: _evidence(X, int(best_rows[i][k]), weights[k], names) for k in ks})
     return pd.DataFrame({"labels": labels, "scores": scores, "evidence": evidence,
                          "model_version": model.version})

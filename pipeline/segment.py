@@ -63,16 +63,17 @@ def load_stopwords(path: Path = config.STOPWORDS) -> frozenset[str]:
     return frozenset(w.strip() for w in Path(path).read_text(encoding="utf-8").splitlines() if w.strip())
 
 
-def segment(text: str) -> list[str]:
+def segment(text: str, hmm: bool = True) -> list[str]:
     """Segment Chinese text into words, campaign vocabulary kept whole.
 
     Args:
         text: a passage.
+        hmm: let jieba's HMM join unknown words (names) instead of leaving single characters.
 
     Returns:
-        jieba's words (HMM on for unknown names), punctuation included.
+        jieba's words, punctuation included.
     """
-    return _tokenizer().lcut(text, HMM=True)
+    return _tokenizer().lcut(text, HMM=hmm)
 
 
 def tokenize(text: str) -> list[str]:
@@ -85,4 +86,6 @@ def tokenize(text: str) -> list[str]:
         Content words in order.
     """
     stop = load_stopwords()
-    return [w for w in segment(text) if w.strip() and w not in stop and not _JUNK.match(w)]
+    # No HMM: it costs 12% of prediction time and 0.001 macro F1 (5-fold CV, two seeds);
+    # the character n-grams already see unknown words whole.
+    return [w for w in segment(text, hmm=False) if w.strip() and w not in stop and not _JUNK.match(w)]
