@@ -118,3 +118,40 @@ def default_model():
     from pipeline.model import load_model
 
     return load_model()
+
+
+# --- small special PDFs ------------------------------------------------------------------
+
+
+@pytest.fixture
+def scan_pdf(tmp_path) -> Path:
+    """A one-page PDF holding only an image (a scan with no text layer)."""
+    import io
+
+    from PIL import Image
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    Image.new("RGB", (60, 40), "white").save(buf, format="PNG")
+    buf.seek(0)
+    path = tmp_path / "scan.pdf"
+    c = canvas.Canvas(str(path))
+    c.drawImage(ImageReader(buf), 50, 50, 300, 200)
+    c.showPage()
+    c.save()
+    return path
+
+
+@pytest.fixture
+def latin_locked_pdf(tmp_path) -> Path:
+    """An encrypted PDF (user password ``s3cret``) with one Latin line in a standard font."""
+    from reportlab.pdfgen import canvas
+
+    path = tmp_path / "locked-latin.pdf"
+    c = canvas.Canvas(str(path), encrypt="s3cret")
+    c.setFont("Helvetica", 12)
+    c.drawString(72, 700, "Transport bulletin No. 8")
+    c.showPage()
+    c.save()
+    return path

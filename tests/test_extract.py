@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import codecs
-import io
 
 import pytest
 
@@ -113,33 +112,15 @@ def test_extract_encrypted_pdf_needs_password(make_pdf):
     assert "no Unicode mapping" in extract(path, password="s3cret").warnings[0]
 
 
-def test_extract_encrypted_pdf_opens_with_password(tmp_path):
-    from reportlab.pdfgen import canvas
-
-    path = tmp_path / "locked-latin.pdf"
-    c = canvas.Canvas(str(path), encrypt="s3cret")
-    c.setFont("Helvetica", 12)
-    c.drawString(72, 700, "Transport bulletin No. 8")
-    c.showPage()
-    c.save()
+def test_extract_encrypted_pdf_opens_with_password(latin_locked_pdf):
+    path = latin_locked_pdf
     raw = extract(path, password="s3cret")
     assert [ln.text for ln in raw.pages[0].lines] == ["Transport bulletin No. 8"]
     assert raw.warnings == ()
 
 
-def test_extract_image_only_pdf_says_ocr(tmp_path):
-    from PIL import Image
-    from reportlab.lib.utils import ImageReader
-    from reportlab.pdfgen import canvas
-
-    buf = io.BytesIO()
-    Image.new("RGB", (60, 40), "white").save(buf, format="PNG")
-    buf.seek(0)
-    path = tmp_path / "scan.pdf"
-    c = canvas.Canvas(str(path))
-    c.drawImage(ImageReader(buf), 50, 50, 300, 200)
-    c.showPage()
-    c.save()
+def test_extract_image_only_pdf_says_ocr(scan_pdf):
+    path = scan_pdf
     with pytest.raises(ImageOnlyError, match="scan.pdf: .*no text layer; run OCR first"):
         extract(path)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pytest
@@ -235,15 +234,8 @@ def test_pdfium_encrypted_pdf_needs_password(make_pdf):
     assert tuple(p.text for p in bulletin.passages) == SAMPLE_PASSAGES and bulletin.warnings == ()
 
 
-def test_pdfium_encrypted_pdf_opens_with_password(tmp_path):
-    from reportlab.pdfgen import canvas
-
-    path = tmp_path / "locked-latin.pdf"
-    c = canvas.Canvas(str(path), encrypt="s3cret")
-    c.setFont("Helvetica", 12)
-    c.drawString(72, 700, "Transport bulletin No. 8")
-    c.showPage()
-    c.save()
+def test_pdfium_encrypted_pdf_opens_with_password(latin_locked_pdf):
+    path = latin_locked_pdf
     (_, pdfium), = _lines(path, "pdfium", password="s3cret")
     (_, plumber), = _lines(path, "pdfplumber", password="s3cret")
     assert (pdfium.text, pdfium.x0, pdfium.x1, pdfium.size) == (plumber.text, plumber.x0, plumber.x1, plumber.size)
@@ -267,18 +259,8 @@ def test_pdfium_truncated_pdf_refused(sample_pdf, tmp_path, fraction):
         extract(path, engine="pdfium")
 
 
-def test_pdfium_image_only_pdf_says_ocr(tmp_path):
-    from PIL import Image
-    from reportlab.lib.utils import ImageReader
-
-    buf = io.BytesIO()
-    Image.new("RGB", (60, 40), "white").save(buf, format="PNG")
-    buf.seek(0)
-    path = tmp_path / "scan.pdf"
-    c = _canvas(path, font="Helvetica")
-    c.drawImage(ImageReader(buf), 50, 50, 300, 200)
-    c.showPage()
-    c.save()
+def test_pdfium_image_only_pdf_says_ocr(scan_pdf):
+    path = scan_pdf
     with pytest.raises(ImageOnlyError, match=r"scan.pdf: the PDF's 1 page\(s\) are images with no text layer; run OCR"):
         extract(path, engine="pdfium")
 
