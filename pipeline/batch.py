@@ -16,7 +16,6 @@ reads the model version from the model's sidecar and never loads the model.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
@@ -31,6 +30,7 @@ from pipeline.errors import BulletinsError, InputError, ModelError, UsageError
 from pipeline.extract import file_sha256
 from pipeline.ingest import expand_paths, read_bulletin
 from pipeline.records import Bulletin
+from pipeline.sidecar import read_meta, resolve_model_dir
 from pipeline.store import open_store
 
 log = logging.getLogger(__name__)
@@ -178,13 +178,10 @@ class BatchSummary:
 
 # --- model version without scikit-learn ----------------------------------------------------
 
-_META_FILE = "metadata.json"  # pipeline.model.META_FILE; read here without importing scikit-learn
-
-
 def peek_version(model: str | Path | None = None, models_dir: Path = config.MODELS_DIR) -> str:
     """A model's version from its sidecar, without loading it (or scikit-learn).
 
-    Resolves names exactly like :func:`pipeline.model.resolve_model_dir`. The version is
+    Resolves names with :func:`pipeline.sidecar.resolve_model_dir`, as loading does. The version is
     verified when the model is loaded, which happens only if something needs classifying.
 
     Args:
@@ -197,21 +194,11 @@ def peek_version(model: str | Path | None = None, models_dir: Path = config.MODE
     Raises:
         ModelError: no readable sidecar.
     """
-    if model is None:
-        pointer = Path(models_dir) / config.DEFAULT_POINTER
-        name = pointer.read_text(encoding="utf-8").strip() if pointer.exists() else config.DEFAULT_MODEL
-        folder = Path(models_dir) / name
-    else:
-        candidate = Path(model)
-        is_path = candidate.is_dir() or candidate.is_absolute() or len(candidate.parts) > 1
-        folder = candidate if is_path else Path(models_dir) / str(model)
+    folder = resolve_model_dir(model, models_dir)
     try:
-        return json.loads((folder / _META_FILE).read_text(encoding="utf-8"))["version"]
-    except FileNotFoundError:
-        raise ModelError(f"expected a model folder with {_META_FILE}, found none", folder,
-                         "train one with `bulletins train`, or pass --model NAME|DIR") from None
-    except (ValueError, KeyError):
-        raise ModelError(f"{_META_FILE} has no readable version", folder, "retrain with `bulletins train`") from None
+        return read_meta(folder)["version"]
+    except KeyError:
+        raise ModelError("metadata.json names no version", folder, "retrain with `bulletins train`") from None
 
 
 class _LazyModel:

@@ -11,7 +11,6 @@ of the pickle, verified before it is ever unpickled.
 
 from __future__ import annotations
 
-import json
 import logging
 import platform
 import re
@@ -33,13 +32,12 @@ from pipeline import config
 from pipeline.errors import ModelError
 from pipeline.evaluate import label_matrix
 from pipeline.extract import file_sha256
+from pipeline.sidecar import META_FILE, MODEL_FILE, read_meta, resolve_model_dir, write_meta  # noqa: F401 (re-exported)
 from pipeline.segment import dictionary_hash, jieba_version, tokenize
 from pipeline.taxonomy import CATEGORIES, cue_terms
 
 log = logging.getLogger(__name__)
 
-MODEL_FILE = "model.joblib"
-META_FILE = "metadata.json"
 #: Candidate thresholds searched per category.
 THRESHOLD_GRID = np.round(np.arange(0.10, 0.91, 0.025), 3)
 EVIDENCE_TERMS = 5
@@ -281,28 +279,8 @@ def save_model(pipeline: Pipeline, thresholds: Sequence[float], folder: Path, me
         "libraries": library_versions(),
         **meta,
     }
-    (folder / META_FILE).write_text(json.dumps(full, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    write_meta(folder, full)
     return Model(pipeline, full, folder)
-
-
-def resolve_model_dir(name_or_dir: str | Path | None = None, models_dir: Path = config.MODELS_DIR) -> Path:
-    """The folder of a model given by name, by path, or the current default.
-
-    Args:
-        name_or_dir: a folder path, a name under ``models_dir``, or ``None`` for the default.
-        models_dir: where named models live.
-
-    Returns:
-        The model folder (not checked).
-    """
-    if name_or_dir is None:
-        pointer = Path(models_dir) / config.DEFAULT_POINTER
-        name = pointer.read_text(encoding="utf-8").strip() if pointer.exists() else config.DEFAULT_MODEL
-        return Path(models_dir) / name
-    candidate = Path(name_or_dir)
-    if candidate.is_dir() or candidate.is_absolute() or len(candidate.parts) > 1:
-        return candidate
-    return Path(models_dir) / str(name_or_dir)
 
 
 def load_model(name_or_dir: str | Path | None = None, models_dir: Path = config.MODELS_DIR) -> Model:
@@ -325,14 +303,7 @@ def load_model(name_or_dir: str | Path | None = None, models_dir: Path = config.
     import sklearn
 
     folder = resolve_model_dir(name_or_dir, models_dir)
-    meta_path = folder / META_FILE
-    if not meta_path.exists():
-        raise ModelError(f"expected a model folder with {META_FILE}, found none", folder,
-                         "list models with `bulletins models`, or train one with `bulletins train`")
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ModelError(f"{META_FILE} is not valid JSON ({exc.msg})", folder, "retrain with `bulletins train`") from None
+    meta = read_meta(folder)
     model_path = folder / meta.get("model_file", MODEL_FILE)
     if not model_path.exists():
         raise ModelError(f"expected {model_path.name}, found none", folder, "retrain with `bulletins train`")

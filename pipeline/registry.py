@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from pipeline import config
 from pipeline.errors import BulletinsError, ModelError
-from pipeline.model import META_FILE, load_model, resolve_model_dir
+from pipeline.sidecar import all_meta, resolve_model_dir
 
 
 def default_name(models_dir: Path = config.MODELS_DIR) -> str:
@@ -24,21 +23,17 @@ def list_models(models_dir: Path = config.MODELS_DIR) -> list[dict]:
     """
     current = default_name(models_dir)
     out = []
-    for meta_path in sorted(Path(models_dir).glob(f"*/{META_FILE}")):
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError:
-            continue
+    for folder, meta in all_meta(models_dir):
         m = meta.get("metrics", {})
         out.append({
-            "name": meta_path.parent.name,
+            "name": folder.name,
             "version": meta.get("version", ""),
             "created": meta.get("created", ""),
             "samples": meta.get("training", {}).get("samples"),
             "cv_macro_f1": m.get("cv", {}).get("macro_f1"),
             "holdout_macro_f1": m.get("holdout", {}).get("macro_f1"),
             "seed_macro_f1": m.get("seed", {}).get("macro_f1"),
-            "default": meta_path.parent.name == current,
+            "default": folder.name == current,
         })
     return sorted(out, key=lambda r: (r["created"], r["name"]))
 
@@ -61,6 +56,8 @@ def promote(name: str, models_dir: Path = config.MODELS_DIR, force: bool = False
     Raises:
         ModelError: unknown or unverifiable version, or worse than the default without force.
     """
+    from pipeline.model import load_model
+
     candidate = load_model(name, models_dir)
     previous = None
     try:

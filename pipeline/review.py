@@ -9,12 +9,12 @@ prediction; the reviewer corrects ``labels``, marks ``reviewed`` and hands the s
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 
 from pipeline import config
+from pipeline.sidecar import all_meta
 from pipeline.store import bulletin_label, scores_frame
 from pipeline.taxonomy import CATEGORIES
 
@@ -25,14 +25,8 @@ REVIEW_COLUMNS = ("id", "text", "labels", "reviewed", "bulletin", "unit", "regio
 
 def _thresholds(models_dir: Path) -> dict[str, dict[str, float]]:
     """Thresholds of every model version found under ``models_dir``, by version."""
-    out = {}
-    for meta_path in Path(models_dir).glob("*/metadata.json"):
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            out[meta["version"]] = meta["thresholds"]
-        except (json.JSONDecodeError, KeyError):
-            continue
-    return out
+    return {meta["version"]: meta["thresholds"] for _, meta in all_meta(models_dir)
+            if "version" in meta and "thresholds" in meta}
 
 
 def review_queue(db: Path = config.DB_PATH, n: int = 200, models_dir: Path = config.MODELS_DIR,

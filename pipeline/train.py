@@ -24,6 +24,7 @@ from pipeline.errors import BulletinsError, LabeledDataError, ModelError
 from pipeline.evaluate import agreement, baseline_metrics, label_matrix, metrics
 from pipeline.labeled import Labeled, data_hash, load_corpus, merge, read_labeled
 from pipeline.model import Model, kfold, fit, load_model, predict, save_model, score
+from pipeline.sidecar import write_meta
 from pipeline.taxonomy import CATEGORIES
 
 log = logging.getLogger(__name__)
@@ -215,8 +216,4 @@ def train(labeled: Sequence[Path] = (), name: str | None = None, models_dir: Pat
 
 
 def _write_meta(model: Model) -> None:
-    import json
-
-    from pipeline.model import META_FILE
-
-    (model.path / META_FILE).write_text(json.dumps(model.meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    write_meta(model.path, model.meta)
