@@ -33,6 +33,9 @@ def render_model_card(model: Model) -> str:
     cols = [("cv", "model, 5-fold CV"), ("baseline_cv", "cue words, same passages"),
             ("holdout", "model, held-out split"), ("seed", "model, seed bulletin"),
             ("baseline_seed", "cue words, seed bulletin"), ("labeler_agreement", "labeler agreement")]
+    for key in sorted(k for k in m if k.startswith("heldout_")):
+        stem = key[len("heldout_"):]
+        cols[-1:-1] = [(key, f"model, {stem} (held out)"), (f"baseline_{key}", f"cue words, {stem}")]
     cols = [(k, label) for k, label in cols if k in m]
     per_rows = [[c] + [_f(m[k]["per_category"][c]["f1"]) for k, _ in cols] for c in CATEGORIES]
     per_rows.append(["**macro F1**"] + [f"**{_f(m[k]['macro_f1'])}**" for k, _ in cols])
@@ -74,19 +77,20 @@ def render_model_card(model: Model) -> str:
         "labeled by the guide and never trained on: another writer's long paragraphs. The fall from CV to this "
         "column is the honest estimate of how the model does on other writers' bulletins (22 passages: one "
         "passage moves a category's F1 by up to 0.2).",
+        "- *fresh (held out)*, when present: passages by a writer who never saw the corpus, in registers of "
+        "their choosing, labeled by the guide (`corpus/heldout/fresh.jsonl`); never trained on.",
         "- *Cue words*: the guide's cue list as a classifier (a category whenever one of its cues occurs). It "
         "is weak on the corpus, which holds cue words used as praise or slogans and problems described "
         "without any cue, and strong on the seed, whose paragraphs name problems in the guide's own words.",
         "- *Labeler agreement*: a second, independent labeling of 300 random corpus passages against the "
         "first (F1 of one labeler against the other): the ceiling the model is measured against.",
     ]
-    if "cv" in m and "baseline_cv" in m:
-        out += ["", f"Model minus cue words, macro F1 on the same passages: "
-                    f"**{m['cv']['macro_f1'] - m['baseline_cv']['macro_f1']:+.3f}** (5-fold CV)"
-                + (f", {m['holdout']['macro_f1'] - m['baseline_holdout']['macro_f1']:+.3f} (held-out split)"
-                   if "baseline_holdout" in m else "")
-                + (f", {m['seed']['macro_f1'] - m['baseline_seed']['macro_f1']:+.3f} (seed bulletin)."
-                   if "baseline_seed" in m else ".")]
+    names = {"cv": "5-fold CV", "holdout": "held-out split", "seed": "seed bulletin"}
+    names.update({k: k[len("heldout_"):] for k in m if k.startswith("heldout_")})
+    gaps = [f"{m[k]['macro_f1'] - m['baseline_' + k]['macro_f1']:+.3f} ({label})"
+            for k, label in names.items() if k in m and f"baseline_{k}" in m]
+    if gaps:
+        out += ["", "Model minus cue words, macro F1 on the same passages: " + ", ".join(gaps) + "."]
     if "learning_curve" in m:
         out += ["", "## Learning curve (5-fold CV, nested)", "",
                 _table([[str(p["train_size"]), _f(p["macro_f1"]), _f(p["micro_f1"])] for p in m["learning_curve"]],

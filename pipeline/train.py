@@ -111,7 +111,7 @@ def evaluate_model(model: Model, rows: Sequence[Labeled]) -> dict:
 
 
 def train(labeled: Sequence[Path] = (), name: str | None = None, models_dir: Path = config.MODELS_DIR,
-          corpus_dir: Path = config.LABELED_DIR, heldout_file: Path = config.HELDOUT_DIR / "seed.jsonl",
+          corpus_dir: Path = config.LABELED_DIR, heldout_dir: Path = config.HELDOUT_DIR,
           seed: int = config.SEED, text_column: str = "text", learning_curve: bool = False,
           compare: bool = True) -> TrainResult:
     """Validate, fit, measure and save a new model version.
@@ -122,7 +122,8 @@ def train(labeled: Sequence[Path] = (), name: str | None = None, models_dir: Pat
         name: the new version's folder name (default: the date and time).
         models_dir: where model versions live.
         corpus_dir: the team's labeled corpus.
-        heldout_file: labeled passages never trained on (the seed bulletin), reported.
+        heldout_dir: labeled sets never trained on, each reported (``seed.jsonl``: the seed
+            bulletin's passages; ``fresh.jsonl``: an independent writer's passages).
         seed: random state; the same inputs and seed give the same model file.
         text_column: text column of CSV/XLSX files.
         learning_curve: also measure the learning curve (slower), for the model card.
@@ -154,7 +155,7 @@ def train(labeled: Sequence[Path] = (), name: str | None = None, models_dir: Pat
 
     log.info("cross-validating")
     cv = cross_validate(texts, y, seed=seed)
-    held = read_labeled(heldout_file) if Path(heldout_file).exists() else []
+    held = {p.stem: read_labeled(p) for p in sorted(Path(heldout_dir).glob("*.jsonl"))}
     model_meta = {
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "seed": seed,
@@ -176,9 +177,12 @@ def train(labeled: Sequence[Path] = (), name: str | None = None, models_dir: Pat
     model.meta["metrics"]["holdout"] = evaluate_model(model, hold_rows)
     model.meta["metrics"]["baseline_holdout"] = baseline_metrics([r.text for r in hold_rows],
                                                                  [r.labels for r in hold_rows])
-    if held:
-        model.meta["metrics"]["seed"] = evaluate_model(model, held)
-        model.meta["metrics"]["baseline_seed"] = baseline_metrics([r.text for r in held], [r.labels for r in held])
+    for stem, rows_ in held.items():
+        # "seed" keeps its historical key; other held-out sets are "heldout_<name>".
+        name_ = "seed" if stem == "seed" else f"heldout_{stem}"
+        model.meta["metrics"][name_] = evaluate_model(model, rows_)
+        model.meta["metrics"][f"baseline_{name_}"] = baseline_metrics([r.text for r in rows_],
+                                                                      [r.labels for r in rows_])
     agree = agreement(corpus_dir=corpus_dir)
     if agree is not None:
         model.meta["metrics"]["labeler_agreement"] = agree
