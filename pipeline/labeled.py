@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Iterable
 
 from pipeline import config
-from pipeline.errors import LabeledDataError
+from pipeline.errors import InputError, LabeledDataError
 from pipeline.taxonomy import CATEGORIES, LABEL_SEP, NONE_LABEL
 
 log = logging.getLogger(__name__)
@@ -140,12 +140,13 @@ def read_labeled(path: Path, text_column: str = "text", strict: bool = True) -> 
         (anything but empty, 0, no, false, 否) are read.
 
     Raises:
+        InputError: the file does not exist.
         LabeledDataError: listing every bad row (unknown category, empty text, bad JSON,
             the same text with conflicting labels).
     """
     path = Path(path)
     if not path.exists():
-        raise LabeledDataError([f"{path}: no such file"], path)
+        raise InputError("no such file", path, "check the path")
     problems: list[str] = []
     out: list[Labeled] = []
     seen: dict[str, tuple[int, tuple[str, ...]]] = {}

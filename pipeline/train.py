@@ -20,7 +20,7 @@ from typing import Sequence
 import numpy as np
 
 from pipeline import config
-from pipeline.errors import BulletinsError, LabeledDataError, ModelError
+from pipeline.errors import BulletinsError, InputError, LabeledDataError, ModelError
 from pipeline.evaluate import agreement, baseline_metrics, label_matrix, metrics
 from pipeline.labeled import Labeled, data_hash, load_corpus, merge, read_labeled
 from pipeline.model import Model, kfold, fit, load_model, predict, save_model, score
@@ -53,8 +53,12 @@ def read_user_files(paths: Sequence[Path], text_column: str = "text") -> list[La
     """Read users' labeled files, reporting every bad row of every file together.
 
     Raises:
+        InputError: a file does not exist.
         LabeledDataError: one entry per bad row, prefixed with its file.
     """
+    missing = [p for p in paths if not Path(p).exists()]
+    if missing:
+        raise InputError("no such file", missing[0], "check the path; nothing was trained")
     rows: list[Labeled] = []
     problems: list[str] = []
     for path in paths:
