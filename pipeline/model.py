@@ -265,6 +265,11 @@ def save_model(pipeline: Pipeline, thresholds: Sequence[float], folder: Path, me
         raise ModelError("a model folder of that name exists already", folder,
                          "choose another --name; models are never overwritten")
     folder.mkdir(parents=True)
+    for _, branch in pipeline.named_steps["features"].transformer_list:
+        # scikit-learn caches id(stop_words) on the vectorizer: a memory address, different
+        # in every process, that would make the same model pickle to different bytes. It is
+        # only a cache (re-validated when missing), so it is not saved.
+        branch.named_steps["counts"].__dict__.pop("_stop_words_id", None)
     joblib.dump(pipeline, folder / MODEL_FILE, compress=3)
     sha = file_sha256(folder / MODEL_FILE)
     full = {

@@ -64,3 +64,24 @@ def test_train_user_labels_merged_and_compared(trained_models, small_corpus, tmp
     assert result.model.meta["training"]["samples"] == base["training"]["samples"]
     assert [r["category"] for r in result.comparison][-1] == "macro"
     assert result.model.meta["comparison"]["against"] == result.default.version
+
+
+def test_train_model_bytes_identical_across_processes(small_corpus, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from pathlib import Path; from pipeline.labeled import read_labeled;"
+        "from pipeline.model import fit, save_model;"
+        "rows = read_labeled(Path(sys.argv[1]))[:200];"
+        "p, t = fit([r.text for r in rows], [r.labels for r in rows], folds=2);"
+        "print(save_model(p, t, Path(sys.argv[2]), {}).meta['model_sha256'])"
+    )
+    hashes = set()
+    for k, hashseed in enumerate(("1", "2")):
+        env = {**os.environ, "PYTHONHASHSEED": hashseed}
+        out = subprocess.run([sys.executable, "-c", code, str(small_corpus / "slice.jsonl"), str(tmp_path / f"m{k}")],
+                             capture_output=True, text=True, env=env, check=True)
+        hashes.add(out.stdout.strip().splitlines()[-1])
+    assert len(hashes) == 1
