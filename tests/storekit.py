@@ -70,3 +70,13 @@ def write_archive(folder: Path, bulletins=BULLETINS) -> list[Path]:
         path.write_text(bulletin_text(city, issue, date, paragraphs), encoding="utf-8")
         paths.append(path)
     return paths
+
+
+def classified_store(folder: Path) -> Path:
+    """Write the small archive under ``folder`` and classify it into ``folder/r.db``
+    with the cue model (one process): the store the report tests query."""
+    from pipeline.batch import classify
+
+    write_archive(folder / "archive")
+    classify([folder / "archive"], db=folder / "r.db", jobs=1, model=CueModel(), predict=cue_predict, quiet=True)
+    return folder / "r.db"

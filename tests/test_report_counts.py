@@ -18,7 +18,7 @@ from pipeline.batch import classify
 from pipeline.cli import main
 from pipeline.errors import UsageError
 from pipeline.report import BY_FIELDS, counts, issues, parse_bound, write_counts
-from storekit import EXPECTED_BY_CATEGORY, CueModel, cue_predict, write_archive
+from storekit import classified_store, EXPECTED_BY_CATEGORY, CueModel, cue_predict, write_archive
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
 
@@ -34,10 +34,7 @@ def golden(name: str, text: str) -> str:
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("report")
-    write_archive(folder / "archive")
-    classify([folder / "archive"], db=folder / "r.db", jobs=1, model=CueModel(), predict=cue_predict, quiet=True)
-    return folder / "r.db"
+    return classified_store(tmp_path_factory.mktemp("report"))
 
 
 def test_report_counts_by_category(db):

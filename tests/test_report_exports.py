@@ -14,16 +14,13 @@ from pipeline.cli import main
 from pipeline.errors import ChartFontError, UsageError
 from pipeline.report import ISSUE_COLUMNS, SUMMARY_SHEET, UNKNOWN, counts, issue_format, issues, write_issues
 from pipeline.taxonomy import CATEGORIES
-from storekit import EXPECTED_BY_CATEGORY, CueModel, cue_predict, write_archive
+from storekit import classified_store, EXPECTED_BY_CATEGORY, CueModel, cue_predict
 from test_report_counts import golden
 
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("exports")
-    write_archive(folder / "archive")
-    classify([folder / "archive"], db=folder / "r.db", jobs=1, model=CueModel(), predict=cue_predict, quiet=True)
-    return folder / "r.db"
+    return classified_store(tmp_path_factory.mktemp("exports"))
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json", "md"])
