@@ -4,7 +4,7 @@ Usage: python benchmarks/bench_batch.py [--files 200] [--archive DIR] [--model N
 
 The archive (200 bulletins by default, 2–12 pages each, content drawn from the labeled
 corpus and the seed bulletin, varied cities, dates, footers and type sizes) is generated
-once with pipeline.synth into benchmarks/out/ and reused. Every measured run is a fresh
+once with helpers.synth into benchmarks/out/ and reused. Every measured run is a fresh
 process that calls pipeline.batch.classify with the trained default model:
 
 * files/s and pages/s on a fresh store with 1 and 2 workers (target: 2 workers >= 1.7x one);
@@ -28,6 +28,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+#: The test suite's PDF typesetter (helpers.synth) renders the bulletins measured here.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 OUT = Path(__file__).resolve().parent / "out"
 GENERATOR = 2  # bump when the generated content changes, so the cache is rebuilt
@@ -60,13 +63,16 @@ HEADINGS = ("一、工作动态", "二、督查暗访", "三、问题整改", "�
 
 def generate(folder: Path, n: int, seed: int = 20210612) -> dict:
     """Write ``n`` bulletins (cached: reused when the manifest matches)."""
-    from pipeline.synth import FOOTERS, BulletinSpec, render
+    from helpers.synth import FOOTERS, BulletinSpec, render
 
     manifest_path = folder / "manifest.json"
     if manifest_path.exists():
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        if manifest.get("generator") == GENERATOR and manifest.get("files") == n and all(
-                (folder / f).exists() for f in manifest["pages"]):
+        if (
+            manifest.get("generator") == GENERATOR
+            and manifest.get("files") == n
+            and all((folder / f).exists() for f in manifest["pages"])
+        ):
             return manifest
     folder.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
@@ -85,17 +91,23 @@ def generate(folder: Path, n: int, seed: int = 20210612) -> dict:
         paragraphs = rng.sample(pool, 4 * target_pages)
         heads = HEADINGS[: rng.randint(2, len(HEADINGS))]
         chunk = -(-len(paragraphs) // len(heads))
-        sections = tuple((h, tuple(paragraphs[k * chunk:(k + 1) * chunk])) for k, h in enumerate(heads))
+        sections = tuple((h, tuple(paragraphs[k * chunk : (k + 1) * chunk])) for k, h in enumerate(heads))
         spec = BulletinSpec(
-            title=f"{city}交通运输执法领域突出问题专项整治行动工作简报", issue=f"2021年第{issued[city]}期",
-            issuer=(f"{city}交通运输执法领域突出问题", "专项整治行动领导小组办公室"), date=f"2021年{month}月{day}日",
-            toc=heads, sections=sections, closing=("报：市委、市政府。", "抄送：省交通运输厅。"),
-            footer=rng.choice(footers), font_size=rng.choice((14, 15, 16)), spaced_digits=rng.random() < 0.3)
+            title=f"{city}交通运输执法领域突出问题专项整治行动工作简报",
+            issue=f"2021年第{issued[city]}期",
+            issuer=(f"{city}交通运输执法领域突出问题", "专项整治行动领导小组办公室"),
+            date=f"2021年{month}月{day}日",
+            toc=heads,
+            sections=sections,
+            closing=("报：市委、市政府。", "抄送：省交通运输厅。"),
+            footer=rng.choice(footers),
+            font_size=rng.choice((14, 15, 16)),
+            spaced_digits=rng.random() < 0.3,
+        )
         name = f"{i:03d}-{city}.pdf"
         render(spec, folder / name)
         pages[name] = _page_count(folder / name)
-    manifest = {"generator": GENERATOR, "files": n, "pages": pages,
-                "seconds": round(time.perf_counter() - started, 1)}
+    manifest = {"generator": GENERATOR, "files": n, "pages": pages, "seconds": round(time.perf_counter() - started, 1)}
     manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     return manifest
 
@@ -125,11 +137,19 @@ def child(args: argparse.Namespace) -> None:
     from joblib.externals.loky import get_reusable_executor
 
     get_reusable_executor().shutdown(wait=True)
-    print(json.dumps({
-        "seconds": seconds, "read": summary.read, "unchanged": summary.unchanged, "failed": len(summary.failed),
-        "passages": summary.passages, "parent_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-        "worker_rss": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024,
-    }))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "read": summary.read,
+                "unchanged": summary.unchanged,
+                "failed": len(summary.failed),
+                "passages": summary.passages,
+                "parent_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+                "worker_rss": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024,
+            }
+        )
+    )
 
 
 def measure(files: list[Path], db: Path, jobs: int, model: str | None) -> dict:
@@ -168,8 +188,10 @@ def main() -> int:
     files = [folder / name for name in sorted(manifest["pages"])]
     pages = sum(manifest["pages"].values())
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    print(f"archive: {len(files)} generated bulletins, {pages} pages ({min(manifest['pages'].values())}-"
-          f"{max(manifest['pages'].values())} per file) in {folder}; {cores} cores; Python {sys.version.split()[0]}")
+    print(
+        f"archive: {len(files)} generated bulletins, {pages} pages ({min(manifest['pages'].values())}-"
+        f"{max(manifest['pages'].values())} per file) in {folder}; {cores} cores; Python {sys.version.split()[0]}"
+    )
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -182,24 +204,32 @@ def main() -> int:
     print(f"passages classified: {one['passages']}")
     print("\nthroughput (fresh store, whole batch incl. model load and worker start-up):")
     for label, r in (("1 worker ", one), ("2 workers", two)):
-        print(f"  {label}: {r['seconds']:6.1f} s  {len(files) / r['seconds']:5.2f} files/s  "
-              f"{pages / r['seconds']:6.1f} pages/s   (process {r['process_seconds']:.1f} s)")
+        print(
+            f"  {label}: {r['seconds']:6.1f} s  {len(files) / r['seconds']:5.2f} files/s  "
+            f"{pages / r['seconds']:6.1f} pages/s   (process {r['process_seconds']:.1f} s)"
+        )
     speedup = one["seconds"] / two["seconds"]
     print(f"  speed-up 2 vs 1: {speedup:.2f}x  (target >= 1.7x: {'met' if speedup >= 1.7 else 'NOT met'})")
     ratio = rerun["seconds"] / two["seconds"]
     pratio = rerun["process_seconds"] / two["process_seconds"]
-    print(f"\nunchanged rerun: {rerun['seconds']:.2f} s in classify ({rerun['process_seconds']:.2f} s whole process)"
-          f" = {100 * ratio:.1f}% of the first run ({100 * pratio:.1f}% process to process)"
-          f"  (target <= 5%: {'met' if pratio <= 0.05 else 'NOT met'})")
+    print(
+        f"\nunchanged rerun: {rerun['seconds']:.2f} s in classify ({rerun['process_seconds']:.2f} s whole process)"
+        f" = {100 * ratio:.1f}% of the first run ({100 * pratio:.1f}% process to process)"
+        f"  (target <= 5%: {'met' if pratio <= 0.05 else 'NOT met'})"
+    )
     print("\npeak memory, 2 workers:")
     for n, r in mem.items():
-        print(f"  {n:4d} files: parent RSS {_mib(r['parent_rss'])}, largest worker RSS {_mib(r['worker_rss'])}"
-              f"  ({r['seconds']:.1f} s)")
+        print(
+            f"  {n:4d} files: parent RSS {_mib(r['parent_rss'])}, largest worker RSS {_mib(r['worker_rss'])}"
+            f"  ({r['seconds']:.1f} s)"
+        )
     small, large = mem[50], mem[len(files)]
     growth = (large["parent_rss"] - small["parent_rss"]) / 2**20
     wgrowth = (large["worker_rss"] - small["worker_rss"]) / 2**20
-    print(f"  growth from 50 to {len(files)} files: parent {growth:+.0f} MiB, worker {wgrowth:+.0f} MiB "
-          f"(target flat, within 10%: {'met' if abs(growth) <= 0.1 * small['parent_rss'] / 2**20 else 'NOT met'})")
+    print(
+        f"  growth from 50 to {len(files)} files: parent {growth:+.0f} MiB, worker {wgrowth:+.0f} MiB "
+        f"(target flat, within 10%: {'met' if abs(growth) <= 0.1 * small['parent_rss'] / 2**20 else 'NOT met'})"
+    )
     return 0
 
 

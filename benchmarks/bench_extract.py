@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/bench_extract.py [--pages 5 10 50] [--repeat 5] [--font-file PATH] [--fresh]
 
-Bulletin PDFs of about the given page counts are typeset with pipeline.synth from the seed
+Bulletin PDFs of about the given page counts are typeset with helpers.synth from the seed
 bulletin (its sections repeated) and cached in benchmarks/out/ (git-ignored), in two ways:
 
 * ``ttf``: WenQuanYi Zen Hei embedded as TrueType, the common case in real archives
@@ -39,6 +39,9 @@ from pathlib import Path
 
 from pipeline import config
 
+#: The test suite's PDF typesetter (helpers.synth) renders the bulletins measured here.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
 OUT = config.ROOT / "benchmarks" / "out"
 MODES = ("bare", "plumber", "pdfium")
 FONT_NAME = "WenQuanYi Zen Hei"
@@ -62,8 +65,8 @@ def find_font(given: str | None) -> Path | None:
 
 def _paragraphs():
     """The seed bulletin's spec and its (heading, paragraph) pairs, in order."""
+    from helpers.synth import spec_from_bulletin
     from pipeline.ingest import read_bulletin
-    from pipeline.synth import spec_from_bulletin
 
     spec = spec_from_bulletin(read_bulletin(config.SEED_TEXT))
     return spec, [(head, para) for head, paras in spec.sections for para in paras]
@@ -92,7 +95,7 @@ def _page_count(path: Path) -> int:
 
 def make_bulletin(pages: int, kind: str, font: Path | None, fresh: bool) -> Path:
     """A generated bulletin of about ``pages`` pages (cached)."""
-    from pipeline.synth import render
+    from helpers.synth import render
 
     path = OUT / f"bulletin-{kind}-{pages}p.pdf"
     if path.exists() and not fresh:
@@ -143,9 +146,11 @@ def _runner(mode: str, path: Path):
                 page.extract_text()
                 page.close()
 
-    return {"bare": bare,
-            "plumber": lambda: read_bulletin(path),
-            "pdfium": lambda: read_bulletin(path, engine="pdfium")}[mode]
+    return {
+        "bare": bare,
+        "plumber": lambda: read_bulletin(path),
+        "pdfium": lambda: read_bulletin(path, engine="pdfium"),
+    }[mode]
 
 
 def _imports() -> None:
@@ -154,7 +159,7 @@ def _imports() -> None:
     import pypdfium2  # noqa: F401
 
     import pipeline.ingest  # noqa: F401
-    import pipeline.pdfium  # noqa: F401
+    import pipeline.readers.pdfium  # noqa: F401
 
 
 def time_modes(path: Path, repeat: int) -> dict:
@@ -202,13 +207,17 @@ def report(kind: str, label: str, sizes: list[int], font: Path | None, repeat: i
         for mode in MODES:
             t, m = seconds[mode], mem[mode]
             added = m["peak_mib"] - m["base_mib"]
-            print(f"{n:>5} {mode:<8} {t:>8.3f} {n / t:>8.1f} {m['peak_mib']:>9.1f} {added:>6.1f}"
-                  f"  {seconds['bare'] / t:>6.2f}x  {seconds['plumber'] / t:>7.2f}x")
+            print(
+                f"{n:>5} {mode:<8} {t:>8.3f} {n / t:>8.1f} {m['peak_mib']:>9.1f} {added:>6.1f}"
+                f"  {seconds['bare'] / t:>6.2f}x  {seconds['plumber'] / t:>7.2f}x"
+            )
         overhead = seconds["plumber"] / seconds["bare"] - 1
         speedup = seconds["plumber"] / seconds["pdfium"]
         rows.append({"kind": kind, "pages": n, "overhead": overhead, "speedup": speedup})
-        print(f"{'':>5} -> clean+structure overhead over bare pdfplumber: {overhead:+.1%} (target <= +15%); "
-              f"pdfium {speedup:.1f}x our pdfplumber path")
+        print(
+            f"{'':>5} -> clean+structure overhead over bare pdfplumber: {overhead:+.1%} (target <= +15%); "
+            f"pdfium {speedup:.1f}x our pdfplumber path"
+        )
     return rows
 
 
@@ -232,31 +241,48 @@ def main(argv: list[str] | None = None) -> int:
     import pdfplumber
     import pypdfium2
 
-    print(f"Python {sys.version.split()[0]}, pdfplumber {pdfplumber.__version__}, "
-          f"pypdfium2 {pypdfium2.version.PYPDFIUM_INFO}, "
-          f"{os.cpu_count()} cores; best of {args.repeat} interleaved rounds after a warm-up")
+    print(
+        f"Python {sys.version.split()[0]}, pdfplumber {pdfplumber.__version__}, "
+        f"pypdfium2 {pypdfium2.version.PYPDFIUM_INFO}, "
+        f"{os.cpu_count()} cores; best of {args.repeat} interleaved rounds after a warm-up"
+    )
     rows = []
     font = find_font(args.font_file)
     if font is None:
-        print(f"\nTTF part skipped: no {FONT_NAME} font found "
-              f"(apt-get install fonts-wqy-zenhei, or pass --font-file PATH)")
+        print(
+            f"\nTTF part skipped: no {FONT_NAME} font found "
+            f"(apt-get install fonts-wqy-zenhei, or pass --font-file PATH)"
+        )
     else:
-        rows += report("ttf", f"Embedded TrueType ({font.name}): the common case", args.pages, font, args.repeat,
-                       args.fresh)
-    rows += report("cid", "Built-in CID font STSong-Light, not embedded (PDFium's slower path)", args.pages, None,
-                   args.repeat, args.fresh)
+        rows += report(
+            "ttf", f"Embedded TrueType ({font.name}): the common case", args.pages, font, args.repeat, args.fresh
+        )
+    rows += report(
+        "cid",
+        "Built-in CID font STSong-Light, not embedded (PDFium's slower path)",
+        args.pages,
+        None,
+        args.repeat,
+        args.fresh,
+    )
     print("\nSummary")
     worst = max(r["overhead"] for r in rows)
-    print(f"  clean+structure overhead: at most {worst:+.1%} over bare pdfplumber (target <= +15%): "
-          f"{'met' if worst <= 0.15 else 'NOT met'}")
+    print(
+        f"  clean+structure overhead: at most {worst:+.1%} over bare pdfplumber (target <= +15%): "
+        f"{'met' if worst <= 0.15 else 'NOT met'}"
+    )
     ttf = [r for r in rows if r["kind"] == "ttf"]
     if ttf:
         low = min(r["speedup"] for r in ttf)
-        print(f"  pdfium on embedded TrueType: at least {low:.1f}x our pdfplumber path (target >= 10x): "
-              f"{'met' if low >= 10 else 'NOT met'}")
+        print(
+            f"  pdfium on embedded TrueType: at least {low:.1f}x our pdfplumber path (target >= 10x): "
+            f"{'met' if low >= 10 else 'NOT met'}"
+        )
     cid = [r for r in rows if r["kind"] == "cid"]
-    print(f"  pdfium on the non-embedded CID font: {min(r['speedup'] for r in cid):.1f}x to "
-          f"{max(r['speedup'] for r in cid):.1f}x (no target; PDFium substitutes a system font)")
+    print(
+        f"  pdfium on the non-embedded CID font: {min(r['speedup'] for r in cid):.1f}x to "
+        f"{max(r['speedup'] for r in cid):.1f}x (no target; PDFium substitutes a system font)"
+    )
     return 0
 
 

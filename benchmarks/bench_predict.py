@@ -21,7 +21,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 def _load_seconds(model: str | None) -> float:
     """Load time in a fresh process, imports excluded (they are paid once per process)."""
     code = (
-        "import time, sys; import pipeline.model as m, pipeline.segment as s; s._tokenizer();"
+        "import time, sys; import pipeline.classify.model as m, pipeline.classify.segment as s; s._tokenizer();"
         f"t=time.perf_counter(); m.load_model({model!r}); print(time.perf_counter()-t)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
@@ -29,9 +29,9 @@ def _load_seconds(model: str | None) -> float:
 
 
 def main() -> None:
-    from pipeline.labeled import load_corpus
-    from pipeline.model import load_model, predict, resolve_model_dir
-    from pipeline.segment import segment
+    from pipeline.classify.labeled import load_corpus
+    from pipeline.classify.model import load_model, predict, resolve_model_dir
+    from pipeline.classify.segment import segment
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model")
@@ -58,9 +58,11 @@ def main() -> None:
     print(f"model            {model.version}")
     print(f"model file       {size / 1e6:.1f} MB (target <= 20 MB)")
     print(f"load             {load:.2f} s (target <= 1 s; fresh process, imports excluded)")
-    print(f"predict          {len(texts) / best_cpu:,.0f} passages/s per core (CPU time), "
-          f"{len(texts) / best:,.0f}/s wall clock; {chars / best_cpu / 1e3:,.0f} k chars/s; on the {len(texts)} "
-          f"distinct corpus passages, {chars / len(texts):.0f} characters on average (target >= 2,000/s)")
+    print(
+        f"predict          {len(texts) / best_cpu:,.0f} passages/s per core (CPU time), "
+        f"{len(texts) / best:,.0f}/s wall clock; {chars / best_cpu / 1e3:,.0f} k chars/s; on the {len(texts)} "
+        f"distinct corpus passages, {chars / len(texts):.0f} characters on average (target >= 2,000/s)"
+    )
 
 
 if __name__ == "__main__":

@@ -2,12 +2,12 @@
 
 Stages, one module each, composed by the CLI:
 
-    extract  (file -> RawDocument)        pipeline.extract
-    clean    (RawDocument -> CleanDocument) pipeline.clean
-    structure(CleanDocument -> Bulletin)  pipeline.structure
-    segment  (str -> list[str])           pipeline.segment
-    classify (passages -> DataFrame)      pipeline.model
-    store / counts / issues               pipeline.store, pipeline.report
+    extract  (file -> RawDocument)        pipeline.readers.registry
+    clean    (RawDocument -> CleanDocument) pipeline.text.clean
+    structure(CleanDocument -> Bulletin)  pipeline.text.structure
+    segment  (str -> list[str])           pipeline.classify.segment
+    classify (passages -> DataFrame)      pipeline.classify.model
+    store / counts / issues               pipeline.store.database, pipeline.reports.queries
 """
 
 __version__ = "0.1.0"

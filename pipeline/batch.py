@@ -2,7 +2,7 @@
 
 Workers (joblib, ``loky`` processes by default, or a Dask cluster through joblib's ``dask``
 backend) read files: extract, clean and structure, returning picklable
-:class:`~pipeline.records.Bulletin` objects. The parent classifies each bulletin as it
+:class:`~pipeline.documents.Bulletin` objects. The parent classifies each bulletin as it
 arrives and writes it in its own transaction, so memory stays flat in the archive size and
 whatever was stored survives a crash or Ctrl-C; the next run resumes.
 
@@ -21,17 +21,18 @@ import os
 import sys
 import time
 import warnings
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, TextIO
+from typing import Any, TextIO
 
 from pipeline import config
+from pipeline.classify.model_files import read_meta, resolve_model_dir
+from pipeline.documents import Bulletin
 from pipeline.errors import BulletinsError, InputError, ModelError, UsageError
-from pipeline.extract import file_sha256
-from pipeline.ingest import expand_paths, read_bulletin
-from pipeline.records import Bulletin
-from pipeline.sidecar import read_meta, resolve_model_dir
-from pipeline.store import open_store
+from pipeline.ingest import expand_paths, read_or_error
+from pipeline.readers.hashing import file_sha256
+from pipeline.store.database import open_store
 
 log = logging.getLogger(__name__)
 
@@ -61,14 +62,10 @@ def read_one(path: Path, password: str | None = None, engine: str = "pdfplumber"
     Returns:
         The structured bulletin, or what went wrong.
     """
-    try:
-        return read_bulletin(path, password=password, engine=engine)
-    except BulletinsError as exc:
-        return ReadFailure(Path(path), type(exc).__name__, str(exc))
-    except Exception as exc:  # a reader bug must not lose the rest of the batch
-        err = InputError(f"could not be processed ({type(exc).__name__}: {exc})", path,
-                         "report this file to the maintainers")
-        return ReadFailure(Path(path), type(exc).__name__, str(err))
+    got = read_or_error(path, password=password, engine=engine)
+    if isinstance(got, BulletinsError):
+        return ReadFailure(Path(path), type(got).__name__, str(got))
+    return got
 
 
 # --- progress ------------------------------------------------------------------------------
@@ -112,8 +109,10 @@ class Progress:
         rate = self._timed / elapsed
         left = self.total - self.done
         eta = _clock(left / rate) if rate > 0 and left else ("0:00" if not left else "?")
-        return (f"[{'#' * filled}{'.' * (self.width - filled)}] {self.done}/{self.total} files "
-                f"{rate:.1f} files/s ETA {eta} ")
+        return (
+            f"[{'#' * filled}{'.' * (self.width - filled)}] {self.done}/{self.total} files "
+            f"{rate:.1f} files/s ETA {eta} "
+        )
 
     def close(self) -> None:
         if self._drawn:
@@ -169,19 +168,25 @@ class BatchSummary:
 
     def lines(self) -> list[str]:
         """The summary as lines for stderr: counts, one line per failure, then per warning."""
-        head = (f"{self.total} file(s): {self.read} read, {self.reclassified} re-classified, "
-                f"{self.unchanged} unchanged, {self.duplicates} duplicate, {len(self.failed)} failed; "
-                f"{self.passages} passage(s) classified with {self.model_version} in {self.seconds:.1f} s")
-        return ([head] + [f"failed: {reason}" for _, reason in self.failed]
-                + [f"warning: {file}: {note}" for file, note in self.warnings])
+        head = (
+            f"{self.total} file(s): {self.read} read, {self.reclassified} re-classified, "
+            f"{self.unchanged} unchanged, {self.duplicates} duplicate, {len(self.failed)} failed; "
+            f"{self.passages} passage(s) classified with {self.model_version} in {self.seconds:.1f} s"
+        )
+        return (
+            [head]
+            + [f"failed: {reason}" for _, reason in self.failed]
+            + [f"warning: {file}: {note}" for file, note in self.warnings]
+        )
 
 
 # --- model version without scikit-learn ----------------------------------------------------
 
+
 def peek_version(model: str | Path | None = None, models_dir: Path = config.MODELS_DIR) -> str:
     """A model's version from its sidecar, without loading it (or scikit-learn).
 
-    Resolves names with :func:`pipeline.sidecar.resolve_model_dir`, as loading does. The version is
+    Resolves names with :func:`pipeline.classify.model_files.resolve_model_dir`, as loading does. The version is
     verified when the model is loaded, which happens only if something needs classifying.
 
     Args:
@@ -211,16 +216,19 @@ class _LazyModel:
 
     def predict(self, texts: list[str]):
         if self._predict is None:
-            from pipeline import model as model_mod  # scikit-learn: only when classifying
+            from pipeline.classify import model as model_mod  # scikit-learn: only when classifying
 
             self._predict = model_mod.predict
         if self._loaded is None:
-            from pipeline import model as model_mod
+            from pipeline.classify import model as model_mod
 
             self._loaded = model_mod.load_model(self._spec, self._models_dir)
             if self._loaded.version != self.version:
-                raise ModelError(f"the sidecar names version {self.version} but the model loaded is "
-                                 f"{self._loaded.version}", self._loaded.path, "retrain with `bulletins train`")
+                raise ModelError(
+                    f"the sidecar names version {self.version} but the model loaded is {self._loaded.version}",
+                    self._loaded.path,
+                    "retrain with `bulletins train`",
+                )
         frame = self._predict(self._loaded, texts)
         if len(frame) != len(texts):
             raise ModelError(f"the model returned {len(frame)} predictions for {len(texts)} passages")
@@ -267,7 +275,7 @@ class _Writer:
         frame = self.clf.predict(texts) if texts else None
         version, offset = self.clf.version, 0
         for kind, obj, ts in self.items:
-            part = frame.iloc[offset:offset + len(ts)] if ts else None
+            part = frame.iloc[offset : offset + len(ts)] if ts and frame is not None else None
             offset += len(ts)
             if kind == "read":
                 self.st.write_bulletin(obj, part, version, self.engine)
@@ -283,10 +291,22 @@ class _Writer:
         self.items, self.passages = [], 0
 
 
-def classify(paths: Iterable[Path | str], db: Path = config.DB_PATH, jobs: int | None = None, model: Any = None,
-             force: bool = False, engine: str = "pdfplumber", backend: str = "loky", scheduler: str | None = None,
-             quiet: bool = False, password: str | None = None, *, models_dir: Path = config.MODELS_DIR,
-             predict: Callable | None = None, stream: TextIO | None = None) -> BatchSummary:
+def classify(
+    paths: Iterable[Path | str],
+    db: Path = config.DB_PATH,
+    jobs: int | None = None,
+    model: Any = None,
+    force: bool = False,
+    engine: str = "pdfplumber",
+    backend: str = "loky",
+    scheduler: str | None = None,
+    quiet: bool = False,
+    password: str | None = None,
+    *,
+    models_dir: Path = config.MODELS_DIR,
+    predict: Callable | None = None,
+    stream: TextIO | None = None,
+) -> BatchSummary:
     """Extract, classify and store every bulletin under ``paths``.
 
     Args:
@@ -302,7 +322,7 @@ def classify(paths: Iterable[Path | str], db: Path = config.DB_PATH, jobs: int |
         password: for encrypted PDFs.
         models_dir: where named models live.
         predict: ``predict(model, texts) -> DataFrame`` (default
-            :func:`pipeline.model.predict`); for tests and other classifiers.
+            :func:`pipeline.classify.model.predict`); for tests and other classifiers.
         stream: where the progress bar goes (default stderr; drawn only on a terminal).
 
     Returns:
@@ -322,7 +342,7 @@ def classify(paths: Iterable[Path | str], db: Path = config.DB_PATH, jobs: int |
         raise UsageError("--scheduler only applies with --backend dask")
     if jobs is not None and jobs < 1:
         raise UsageError(f"expected --jobs 1 or more, found {jobs}")
-    files = expand_paths(paths)
+    files = expand_paths(map(Path, paths))
     if not files:
         raise UsageError("no bulletin files (.pdf, .txt, .docx) found in " + ", ".join(map(str, paths)))
     clf = _LazyModel(model, models_dir, predict)
@@ -342,8 +362,11 @@ def classify(paths: Iterable[Path | str], db: Path = config.DB_PATH, jobs: int |
                 try:
                     sha = file_sha256(path)
                 except OSError as exc:
-                    err = InputError("no such file" if isinstance(exc, FileNotFoundError)
-                                     else f"cannot be read ({exc.strerror})", path, "check the path")
+                    err = InputError(
+                        "no such file" if isinstance(exc, FileNotFoundError) else f"cannot be read ({exc.strerror})",
+                        path,
+                        "check the path",
+                    )
                     st.record_error(path, type(err).__name__, str(err), engine)
                     failed.append((str(path), str(err)))
                     progress.advance(worked=False)
@@ -382,8 +405,9 @@ def classify(paths: Iterable[Path | str], db: Path = config.DB_PATH, jobs: int |
                         issue = (result.title, result.year, result.issue_no)
                         twin = st.find_issue(*issue, result.path) or issues_seen.get(issue)
                         if twin is not None and None not in issue:
-                            notes.append((str(result.path), f"same bulletin (title, year and issue number) as {twin}; "
-                                                            "skipped"))
+                            notes.append(
+                                (str(result.path), f"same bulletin (title, year and issue number) as {twin}; skipped")
+                            )
                             counts["duplicates"] += 1
                             progress.advance(worked=False)
                             continue
@@ -395,9 +419,14 @@ def classify(paths: Iterable[Path | str], db: Path = config.DB_PATH, jobs: int |
                 results.close()  # on an exception: stop the workers now
         finally:
             progress.close()
-    return BatchSummary(total=len(files), failed=tuple(sorted(failed)), warnings=tuple(sorted(notes)),
-                        model_version=version,
-                        seconds=round(time.monotonic() - started, 3), **counts)
+    return BatchSummary(
+        total=len(files),
+        failed=tuple(sorted(failed)),
+        warnings=tuple(sorted(notes)),
+        model_version=version,
+        seconds=round(time.monotonic() - started, 3),
+        **counts,
+    )
 
 
 def _isatty(stream: TextIO) -> bool:
@@ -413,8 +442,9 @@ def _isatty(stream: TextIO) -> bool:
 WINDOW_PER_WORKER = 16
 
 
-def _read_all(paths: list[Path], jobs: int | None, backend: str, scheduler: str | None, password: str | None,
-              engine: str) -> Iterator[Bulletin | ReadFailure]:
+def _read_all(
+    paths: list[Path], jobs: int | None, backend: str, scheduler: str | None, password: str | None, engine: str
+) -> Generator[Bulletin | ReadFailure, None, None]:
     """Read files in parallel, yielding results as they complete (in any order)."""
     if not paths:
         return
@@ -429,8 +459,9 @@ def _read_all(paths: list[Path], jobs: int | None, backend: str, scheduler: str 
         return
     from joblib import Parallel
 
-    with Parallel(n_jobs=n, backend="loky", return_as="generator_unordered", batch_size=1,
-                  pre_dispatch="2*n_jobs") as parallel:  # one pool of workers for every round
+    with Parallel(
+        n_jobs=n, backend="loky", return_as="generator_unordered", batch_size=1, pre_dispatch="2*n_jobs"
+    ) as parallel:  # one pool of workers for every round
         yield from _rounds(parallel, paths, n, password, engine)
 
 
@@ -441,7 +472,7 @@ def _rounds(parallel, paths: list[Path], workers: int, password: str | None, eng
 
     size = max(1, WINDOW_PER_WORKER) * workers
     for start in range(0, len(paths), size):
-        window = sorted(paths[start:start + size], key=_size, reverse=True)
+        window = sorted(paths[start : start + size], key=_size, reverse=True)
         results = parallel(delayed(read_one)(p, password, engine) for p in window)
         try:
             yield from results
@@ -449,8 +480,9 @@ def _rounds(parallel, paths: list[Path], workers: int, password: str | None, eng
             with warnings.catch_warnings():
                 # Closing early (an error or Ctrl-C in the main process) cancels the rest;
                 # joblib's note about finished but unused tasks is no news here.
-                warnings.filterwarnings("ignore", message=r".*tasks have been successfully executed",
-                                        category=UserWarning)
+                warnings.filterwarnings(
+                    "ignore", message=r".*tasks have been successfully executed", category=UserWarning
+                )
                 results.close()
 
 
@@ -471,14 +503,19 @@ def _read_dask(paths: list[Path], jobs: int | None, scheduler: str | None, passw
     try:
         client = Client(scheduler, set_as_default=False, timeout=30)
     except (OSError, TimeoutError) as exc:
-        raise UsageError(f"cannot reach the Dask scheduler at {scheduler} ({exc})",
-                         hint="check the address and that `dask scheduler` is running") from None
+        raise UsageError(
+            f"cannot reach the Dask scheduler at {scheduler} ({exc})",
+            hint="check the address and that `dask scheduler` is running",
+        ) from None
     try:
         workers = jobs or max(1, sum(client.nthreads().values()))
-        with parallel_config(backend="dask", client=client, wait_for_workers_timeout=60):
-            with Parallel(n_jobs=jobs or -1, return_as="generator_unordered", batch_size=1,
-                          pre_dispatch="2*n_jobs") as parallel:
-                yield from _rounds(parallel, paths, workers, password, engine)
+        with (
+            parallel_config(backend="dask", client=client, wait_for_workers_timeout=60),
+            Parallel(
+                n_jobs=jobs or -1, return_as="generator_unordered", batch_size=1, pre_dispatch="2*n_jobs"
+            ) as parallel,
+        ):
+            yield from _rounds(parallel, paths, workers, password, engine)
     finally:
         client.close()
 

@@ -23,6 +23,8 @@ SEED_PDF = BULLETINS_DIR / "sichuan-2021-08.pdf"
 LABELED_DIR = CORPUS_DIR / "labeled"
 #: The seed's own passages, labeled; held out of training to measure generalisation.
 HELDOUT_DIR = CORPUS_DIR / "heldout"
+#: The second, independent labeling of corpus passages and the relabel log.
+AGREEMENT_DIR = CORPUS_DIR / "agreement"
 DICT_DIR = CORPUS_DIR / "dictionaries"
 USER_DICT = DICT_DIR / "userdict.txt"
 STOPWORDS = DICT_DIR / "stopwords.txt"

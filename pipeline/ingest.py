@@ -3,21 +3,36 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
-from pipeline.clean import clean
-from pipeline.errors import BulletinsError, InputError
-from pipeline.extract import SUFFIXES, extract
-from pipeline.records import Bulletin
-from pipeline.structure import structure
+from pipeline.documents import Bulletin
+from pipeline.errors import BulletinsError, InputError, UsageError
+from pipeline.readers.registry import DEFAULT_ENGINE, SUFFIXES, extract
+from pipeline.text.clean import clean
+from pipeline.text.structure import structure
 
 #: Columns of a passage record, in output order.
-PASSAGE_FIELDS = ("bulletin", "title", "year", "issue_no", "bulletin_date", "section", "subsection", "unit",
-                  "region", "date", "page", "index", "start", "end", "text")
+PASSAGE_FIELDS = (
+    "bulletin",
+    "title",
+    "year",
+    "issue_no",
+    "bulletin_date",
+    "section",
+    "subsection",
+    "unit",
+    "region",
+    "date",
+    "page",
+    "index",
+    "start",
+    "end",
+    "text",
+)
 
 
-def read_bulletin(path: Path, password: str | None = None, engine: str = "pdfplumber") -> Bulletin:
+def read_bulletin(path: Path, password: str | None = None, engine: str = DEFAULT_ENGINE) -> Bulletin:
     """Read one bulletin file into its structure.
 
     Args:
@@ -34,6 +49,24 @@ def read_bulletin(path: Path, password: str | None = None, engine: str = "pdfplu
     return structure(clean(extract(Path(path), password=password, engine=engine)))
 
 
+def read_or_error(path: Path, password: str | None = None, engine: str = DEFAULT_ENGINE) -> Bulletin | BulletinsError:
+    """Read one file, returning what went wrong instead of raising for a bad file.
+
+    A reader bug (any other exception) becomes an :class:`InputError` naming the file, so
+    that it never loses the rest of a batch.
+    """
+    try:
+        return read_bulletin(path, password=password, engine=engine)
+    except UsageError:
+        raise  # wrong options fail the whole run, not each file
+    except BulletinsError as exc:
+        return exc
+    except Exception as exc:
+        return InputError(
+            f"could not be processed ({type(exc).__name__}: {exc})", path, "report this file to the maintainers"
+        )
+
+
 def expand_paths(paths: Iterable[Path]) -> list[Path]:
     """Files as given, and folders walked recursively for bulletin suffixes, sorted.
 
@@ -46,16 +79,21 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            found = [Path(root) / name for root, _, names in os.walk(p) for name in names
-                     if name.lower().endswith(SUFFIXES) and not name.startswith((".", "~$"))]
+            found = [
+                Path(root) / name
+                for root, _, names in os.walk(p)
+                for name in names
+                if name.lower().endswith(SUFFIXES) and not name.startswith((".", "~$"))
+            ]
             out.extend(sorted(found))
         else:
             out.append(p)
     return out
 
 
-def iter_bulletins(paths: Iterable[Path], password: str | None = None,
-                   engine: str = "pdfplumber") -> Iterator[tuple[Path, Bulletin | BulletinsError]]:
+def iter_bulletins(
+    paths: Iterable[Path], password: str | None = None, engine: str = DEFAULT_ENGINE
+) -> Iterator[tuple[Path, Bulletin | BulletinsError]]:
     """Read many files, never stopping at a bad one.
 
     Args:
@@ -67,13 +105,7 @@ def iter_bulletins(paths: Iterable[Path], password: str | None = None,
         ``(path, bulletin)`` or ``(path, error)`` per file.
     """
     for path in expand_paths(paths):
-        try:
-            yield path, read_bulletin(path, password=password, engine=engine)
-        except BulletinsError as exc:
-            yield path, exc
-        except Exception as exc:  # a reader bug must not lose the rest of a batch
-            yield path, InputError(f"could not be processed ({type(exc).__name__}: {exc})", path,
-                                   "report this file to the maintainers")
+        yield path, read_or_error(path, password=password, engine=engine)
 
 
 def passage_records(bulletin: Bulletin) -> list[dict]:

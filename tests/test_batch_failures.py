@@ -6,12 +6,13 @@ from __future__ import annotations
 import pytest
 
 import pipeline.batch as batch
-import pipeline.model
+import pipeline.classify.model
+import pipeline.ingest as ingest
+from helpers.storekit import CueModel, cue_predict, write_archive
 from pipeline.batch import classify
-from pipeline.cli import main
+from pipeline.cli.main import main
 from pipeline.errors import UsageError
-from pipeline.store import Store, errors, open_store
-from storekit import CueModel, cue_predict, write_archive
+from pipeline.store.database import Store, errors, open_store
 
 
 @pytest.fixture
@@ -32,8 +33,8 @@ def broken(archive):
 def cue_cli(monkeypatch):
     """Make the CLI classify with the cue-word stand-in instead of the trained model."""
     monkeypatch.setattr(batch, "peek_version", lambda model=None, models_dir=None: "cues@1")
-    monkeypatch.setattr(pipeline.model, "load_model", lambda name_or_dir=None, models_dir=None: CueModel())
-    monkeypatch.setattr(pipeline.model, "predict", cue_predict)
+    monkeypatch.setattr(pipeline.classify.model, "load_model", lambda name_or_dir=None, models_dir=None: CueModel())
+    monkeypatch.setattr(pipeline.classify.model, "predict", cue_predict)
 
 
 def stored_names(db):
@@ -62,7 +63,9 @@ def test_batch_corrupt_file_stored_as_error_others_stored(archive, broken, tmp_p
 def test_batch_error_cleared_when_file_is_fixed(archive, broken, tmp_path):
     db = tmp_path / "r.db"
     run([archive], db)
-    broken.write_bytes((archive / "南充市" / "南充市-2021-01.txt").read_bytes().replace(b"1\xe6\x9c\x9f", b"9\xe6\x9c\x9f"))
+    broken.write_bytes(
+        (archive / "南充市" / "南充市-2021-01.txt").read_bytes().replace(b"1\xe6\x9c\x9f", b"9\xe6\x9c\x9f")
+    )
     s = run([archive], db)
     assert (s.read, s.unchanged, s.failed) == (1, 3, ())
     assert errors(db) == []
@@ -74,8 +77,10 @@ def test_batch_cli_summary_and_exit_codes(archive, broken, tmp_path, cue_cli, ca
     captured = capsys.readouterr()
     assert captured.out == ""
     lines = captured.err.splitlines()
-    assert lines[0].startswith("bulletins: 4 file(s): 3 read, 0 re-classified, 0 unchanged, 0 duplicate, 1 failed; "
-                               "8 passage(s) classified with cues@1 in ")
+    assert lines[0].startswith(
+        "bulletins: 4 file(s): 3 read, 0 re-classified, 0 unchanged, 0 duplicate, 1 failed; "
+        "8 passage(s) classified with cues@1 in "
+    )
     assert lines[1].startswith(f"bulletins: failed: {broken}: expected a readable PDF") and len(lines) == 2
     # Nothing could be processed: exit code 1.
     missing = tmp_path / "missing.pdf"
@@ -122,9 +127,12 @@ def test_batch_crash_keeps_earlier_files_and_resumes(archive, tmp_path, monkeypa
     monkeypatch.setattr(Store, "write_bulletin", real_write)
     # The next run reads only the file that was not stored.
     reads = []
-    real = batch.read_bulletin
-    monkeypatch.setattr(batch, "read_bulletin", lambda p, password=None, engine="pdfplumber":
-                        reads.append(p.name) or real(p, password=password, engine=engine))
+    real = ingest.read_bulletin
+    monkeypatch.setattr(
+        ingest,
+        "read_bulletin",
+        lambda p, password=None, engine="pdfplumber": reads.append(p.name) or real(p, password=password, engine=engine),
+    )
     s = run([archive], db)
     assert (s.read, s.unchanged) == (1, 2) and reads == ["绵阳市-2021-03.txt"]
     assert len(stored_names(db)) == 3

@@ -8,9 +8,11 @@ import shutil
 import pytest
 
 import pipeline.batch as batch
+import pipeline.ingest as ingest
+from helpers.storekit import CueModel, cue_predict, write_archive
 from pipeline.batch import classify
-from pipeline.store import labels_frame, open_store
-from storekit import CueModel, cue_predict, write_archive
+from pipeline.reports.frames import labels_frame
+from pipeline.store.database import open_store
 
 
 @pytest.fixture
@@ -23,34 +25,48 @@ def archive(tmp_path):
 def reads(monkeypatch):
     """Count the files the batch reads (jobs=1 reads in this process)."""
     seen = []
-    real = batch.read_bulletin
+    real = ingest.read_bulletin
 
     def counting(path, password=None, engine="pdfplumber"):
         seen.append(path.name)
         return real(path, password=password, engine=engine)
 
-    monkeypatch.setattr(batch, "read_bulletin", counting)
+    monkeypatch.setattr(ingest, "read_bulletin", counting)
     return seen
 
 
 def run(paths, db, version="cues@1", predict=cue_predict, **kwargs):
-    return classify(paths if isinstance(paths, list) else [paths], db=db, jobs=1, model=CueModel(version),
-                    predict=predict, quiet=True, **kwargs)
+    return classify(
+        paths if isinstance(paths, list) else [paths],
+        db=db,
+        jobs=1,
+        model=CueModel(version),
+        predict=predict,
+        quiet=True,
+        **kwargs,
+    )
 
 
 def table(db):
     with open_store(db) as st:
-        return {name: (version, n) for name, version, n in st.conn.execute(
-            "SELECT b.name, b.model_version, COUNT(p.id) FROM bulletins b LEFT JOIN passages p "
-            "ON p.bulletin_id = b.id GROUP BY b.id ORDER BY b.name")}
+        return {
+            name: (version, n)
+            for name, version, n in st.conn.execute(
+                "SELECT b.name, b.model_version, COUNT(p.id) FROM bulletins b LEFT JOIN passages p "
+                "ON p.bulletin_id = b.id GROUP BY b.id ORDER BY b.name"
+            )
+        }
 
 
 def test_batch_first_run_reads_everything(archive, tmp_path, reads):
     s = run(archive, tmp_path / "r.db")
     assert (s.total, s.read, s.reclassified, s.unchanged, s.failed, s.passages) == (3, 3, 0, 0, (), 8)
     assert sorted(reads) == ["南充市-2021-01.txt", "南充市-2021-02.txt", "绵阳市-2021-03.txt"]
-    assert table(tmp_path / "r.db") == {"南充市-2021-01.txt": ("cues@1", 3), "南充市-2021-02.txt": ("cues@1", 2),
-                                        "绵阳市-2021-03.txt": ("cues@1", 3)}
+    assert table(tmp_path / "r.db") == {
+        "南充市-2021-01.txt": ("cues@1", 3),
+        "南充市-2021-02.txt": ("cues@1", 2),
+        "绵阳市-2021-03.txt": ("cues@1", 3),
+    }
 
 
 def test_batch_unchanged_files_skipped(archive, tmp_path, reads):
@@ -70,7 +86,7 @@ def test_batch_new_model_reclassifies_without_reading(archive, tmp_path, monkeyp
     def no_reading(*args, **kwargs):
         raise AssertionError("a stored file was read again")
 
-    monkeypatch.setattr(batch, "read_bulletin", no_reading)
+    monkeypatch.setattr(ingest, "read_bulletin", no_reading)
     s = run(archive, db, "cues@2")
     assert (s.read, s.reclassified, s.unchanged, s.failed, s.passages) == (0, 3, 0, (), 8)
     assert {v for v, _ in table(db).values()} == {"cues@2"}
@@ -100,8 +116,12 @@ def test_batch_changed_file_replaces_its_old_content(archive, tmp_path, reads):
     db = tmp_path / "r.db"
     run(archive, db)
     path = archive / "绵阳市" / "绵阳市-2021-03.txt"
-    path.write_text(path.read_text(encoding="utf-8").replace("6月17日，绵阳市交通运输局开展能力提升培训，重点纠正执法不规范问题。\n\n", ""),
-                    encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(
+            "6月17日，绵阳市交通运输局开展能力提升培训，重点纠正执法不规范问题。\n\n", ""
+        ),
+        encoding="utf-8",
+    )
     reads.clear()
     s = run(archive, db)
     assert (s.read, s.unchanged) == (1, 2) and reads == ["绵阳市-2021-03.txt"]
@@ -133,8 +153,9 @@ def test_batch_grouped_predictions_land_on_their_passages(archive, tmp_path, mon
     run(archive, db, predict=lambda m, t: calls.append(len(t)) or cue_predict(m, t))
     assert calls == {1: [3, 2, 3], 2: [5, 3], 100: [8]}[group]
     with open_store(db) as st:
-        rows = st.conn.execute("SELECT p.text, r.category FROM predictions r JOIN passages p ON p.id = r.passage_id "
-                               "WHERE r.predicted = 1").fetchall()
+        rows = st.conn.execute(
+            "SELECT p.text, r.category FROM predictions r JOIN passages p ON p.id = r.passage_id WHERE r.predicted = 1"
+        ).fetchall()
         texts = [r[0] for r in st.conn.execute("SELECT text FROM passages")]
     got = {t: sorted(c for tt, c in rows if tt == t) for t in texts}
     assert got == {t: sorted(cue_baseline(t)) for t in texts}
@@ -144,13 +165,13 @@ def test_batch_grouped_predictions_land_on_their_passages(archive, tmp_path, mon
 
 def test_batch_engine_and_password_passed_to_the_reader(archive, tmp_path, monkeypatch):
     seen = []
-    real = batch.read_bulletin
+    real = ingest.read_bulletin
 
     def spy(path, password=None, engine="pdfplumber"):
         seen.append((password, engine))
         return real(path)  # text files: the engine does not matter
 
-    monkeypatch.setattr(batch, "read_bulletin", spy)
+    monkeypatch.setattr(ingest, "read_bulletin", spy)
     db = tmp_path / "r.db"
     run(archive, db, engine="pdfium", password="s3cret")
     assert seen == [("s3cret", "pdfium")] * 3

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.clean import (
-    clean,
+from pipeline.documents import Line, Page, RawDocument
+from pipeline.text.clean import (
     cjk_punctuation,
+    clean,
     collapse_spaces,
     drop_unmapped,
     fold_width,
@@ -17,7 +18,6 @@ from pipeline.clean import (
     remove_cjk_spaces,
     strip_markup,
 )
-from pipeline.records import Line, Page, RawDocument
 
 
 @pytest.mark.parametrize(
@@ -64,8 +64,12 @@ def test_clean_join_lines_no_space_in_chinese():
 
 
 def _text_doc(*pages: list[str]) -> RawDocument:
-    return RawDocument(path=Path("x.txt"), kind="text", sha256="0",
-                       pages=tuple(Page(i + 1, tuple(Line(t) for t in lines)) for i, lines in enumerate(pages)))
+    return RawDocument(
+        path=Path("x.txt"),
+        kind="text",
+        sha256="0",
+        pages=tuple(Page(i + 1, tuple(Line(t) for t in lines)) for i, lines in enumerate(pages)),
+    )
 
 
 def test_clean_text_page_numbers_removed():
@@ -79,9 +83,14 @@ def test_clean_text_running_header_removed_by_repetition():
 
 
 def test_clean_text_hard_wrapped_lines_joined():
-    doc = _text_doc(["这是一个被硬换行的段落，它的每一行", "都差不多一样长，直到最后一行结束", "为止。", "", "下一段。"])
+    doc = _text_doc(
+        ["这是一个被硬换行的段落，它的每一行", "都差不多一样长，直到最后一行结束", "为止。", "", "下一段。"]
+    )
     blocks = clean(doc).blocks
-    assert [b.text for b in blocks] == ["这是一个被硬换行的段落，它的每一行都差不多一样长，直到最后一行结束为止。", "下一段。"]
+    assert [b.text for b in blocks] == [
+        "这是一个被硬换行的段落，它的每一行都差不多一样长，直到最后一行结束为止。",
+        "下一段。",
+    ]
     assert not blocks[0].open_end
 
 
@@ -91,7 +100,7 @@ def test_clean_text_open_end_marks_unfinished_paragraph():
 
 
 def test_clean_pdf_furniture_removed(sample_pdf):
-    from pipeline.extract import extract
+    from pipeline.readers.registry import extract
 
     texts = [b.text for b in clean(extract(sample_pdf)).blocks]
     assert not any(t.startswith("-") or t.endswith("-") for t in texts)
@@ -100,7 +109,7 @@ def test_clean_pdf_furniture_removed(sample_pdf):
 
 
 def test_clean_pdf_paragraph_runs_across_page_break(sample_pdf):
-    from pipeline.extract import extract
+    from pipeline.readers.registry import extract
 
     blocks = clean(extract(sample_pdf)).blocks
     broken = [b for b in blocks if b.page_break_after and b.open_end]

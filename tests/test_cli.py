@@ -6,7 +6,7 @@ import csv
 import io
 import json
 
-from pipeline.cli import main
+from pipeline.cli.main import main
 
 
 def test_cli_extract_jsonl_fields(seed_text, capsys):
@@ -14,7 +14,18 @@ def test_cli_extract_jsonl_fields(seed_text, capsys):
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(rows) == 22
     first = rows[0]
-    for field in ("bulletin", "title", "issue_no", "bulletin_date", "section", "unit", "region", "date", "page", "text"):
+    for field in (
+        "bulletin",
+        "title",
+        "issue_no",
+        "bulletin_date",
+        "section",
+        "unit",
+        "region",
+        "date",
+        "page",
+        "text",
+    ):
         assert field in first
     assert first["bulletin"] == seed_text.name
     assert (first["issue_no"], first["bulletin_date"], first["date"]) == (8, "2021-06-12", "2021-06-08")
@@ -53,8 +64,10 @@ def test_cli_extract_folder_recursive(sample_pdf, capsys):
 
 def test_cli_predict_jsonl_keeps_columns(default_model, tmp_path, capsys):
     src = tmp_path / "in.jsonl"
-    src.write_text(json.dumps({"id": "p1", "text": "执法人员态度粗暴，辱骂货车司机。", "city": "南充"}, ensure_ascii=False) + "\n",
-                   encoding="utf-8")
+    src.write_text(
+        json.dumps({"id": "p1", "text": "执法人员态度粗暴，辱骂货车司机。", "city": "南充"}, ensure_ascii=False) + "\n",
+        encoding="utf-8",
+    )
     assert main(["predict", str(src)]) == 0
     row = json.loads(capsys.readouterr().out)
     assert (row["id"], row["city"]) == ("p1", "南充")
@@ -95,7 +108,14 @@ def test_cli_evaluate_table_and_json(default_model, capsys):
 
     assert main(["evaluate", str(config.HELDOUT_DIR / "seed.jsonl"), "--format", "json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result["n"] == 22 and set(result["per_category"]) == {"宗旨不牢", "作风不优", "本领不强", "担当不力", "执法不廉", "职责不明"}
+    assert result["n"] == 22 and set(result["per_category"]) == {
+        "宗旨不牢",
+        "作风不优",
+        "本领不强",
+        "担当不力",
+        "执法不廉",
+        "职责不明",
+    }
     assert main(["evaluate", str(config.HELDOUT_DIR / "seed.jsonl")]) == 0
     out = capsys.readouterr().out
     assert out.startswith("category") and "macro F1" in out

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline.evaluate import metrics
+from pipeline.classify.metrics import metrics
 from pipeline.taxonomy import cue_baseline, cue_terms
 
 

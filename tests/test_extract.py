@@ -13,8 +13,9 @@ from pipeline.errors import (
     ImageOnlyError,
     UnknownFormatError,
 )
-from pipeline.extract import extract, sniff
 from pipeline.ingest import read_bulletin
+from pipeline.readers.registry import extract
+from pipeline.readers.sniff import sniff
 
 TEXT = "某市交通运输工作简报\n\n2021年第1期\n\n一、工作动态\n\n6 月 8 日，某市交通运输局开展执法检查。\n"
 
@@ -50,7 +51,9 @@ def test_extract_docx_paragraphs_and_headings(tmp_path):
     bulletin = read_bulletin(path)
     assert bulletin.title == "某省交通运输执法工作简报"
     assert bulletin.issue_no == 5
-    assert [p.text for p in bulletin.passages] == ["6月3日，某市交通运输综合行政执法支队开展暗访，发现执法文书填写不规范。"]
+    assert [p.text for p in bulletin.passages] == [
+        "6月3日，某市交通运输综合行政执法支队开展暗访，发现执法文书填写不规范。"
+    ]
     assert bulletin.passages[0].section == "一、督查检查"
     assert bulletin.passages[0].date == "2021-06-03"
 

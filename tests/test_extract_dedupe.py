@@ -9,7 +9,7 @@ import pdfplumber
 import pytest
 from pdfplumber.utils import dedupe_chars
 
-from pipeline.extract import _dedupe_chars
+from pipeline.readers.plumber import _dedupe_chars
 
 
 def _same(chars: list[dict]) -> bool:
@@ -49,7 +49,14 @@ def test_extract_dedupe_matches_pdfplumber_on_random_chars(seed):
     rng = random.Random(seed)
     chars = []
     for _ in range(400):
-        chars.append({"upright": rng.random() < 0.95, "text": rng.choice("交通11。 "), "fontname": rng.choice("AB"),
-                      "size": rng.choice((12.0, 14.0)), "doctop": round(rng.uniform(0, 40), 1),
-                      "x0": round(rng.uniform(0, 60), 1)})
+        chars.append(
+            {
+                "upright": rng.random() < 0.95,
+                "text": rng.choice("交通11。 "),
+                "fontname": rng.choice("AB"),
+                "size": rng.choice((12.0, 14.0)),
+                "doctop": round(rng.uniform(0, 40), 1),
+                "x0": round(rng.uniform(0, 60), 1),
+            }
+        )
     assert _same(chars)

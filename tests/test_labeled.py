@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from pipeline.classify.labeled import data_hash, load_corpus, merge, read_labeled
 from pipeline.errors import LabeledDataError
-from pipeline.labeled import data_hash, load_corpus, merge, read_labeled
 from pipeline.taxonomy import CATEGORIES
 
 
@@ -26,10 +26,14 @@ def test_labeled_jsonl_csv_xlsx(tmp_path):
     import openpyxl
 
     jsonl = tmp_path / "a.jsonl"
-    jsonl.write_text(json.dumps({"id": "x1", "text": "执法人员态度生硬。", "labels": ["作风不优"]}, ensure_ascii=False)
-                     + "\n", encoding="utf-8")
+    jsonl.write_text(
+        json.dumps({"id": "x1", "text": "执法人员态度生硬。", "labels": ["作风不优"]}, ensure_ascii=False) + "\n",
+        encoding="utf-8",
+    )
     csv_path = tmp_path / "b.csv"
-    csv_path.write_text("text,labels\n收费放行，态度粗暴。,作风不优、执法不廉\n开展党史学习。,无\n开展学习。,\n", encoding="gbk")
+    csv_path.write_text(
+        "text,labels\n收费放行，态度粗暴。,作风不优、执法不廉\n开展党史学习。,无\n开展学习。,\n", encoding="gbk"
+    )
     xlsx = tmp_path / "c.xlsx"
     wb = openpyxl.Workbook()
     wb.active.append(["id", "text", "labels"])
@@ -42,12 +46,23 @@ def test_labeled_jsonl_csv_xlsx(tmp_path):
 
 def test_labeled_label_studio_and_doccano(tmp_path):
     ls = tmp_path / "export.json"
-    ls.write_text(json.dumps([{"id": 7, "data": {"text": "推诿扯皮。"},
-                               "annotations": [{"result": [{"value": {"choices": ["担当不力"]}}],
-                                                "updated_at": "2021-07-01"}]}], ensure_ascii=False), encoding="utf-8")
+    ls.write_text(
+        json.dumps(
+            [
+                {
+                    "id": 7,
+                    "data": {"text": "推诿扯皮。"},
+                    "annotations": [{"result": [{"value": {"choices": ["担当不力"]}}], "updated_at": "2021-07-01"}],
+                }
+            ],
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
     doccano = tmp_path / "doccano.jsonl"
-    doccano.write_text(json.dumps({"id": 3, "text": "多头执法。", "label": ["职责不明"]}, ensure_ascii=False) + "\n",
-                       encoding="utf-8")
+    doccano.write_text(
+        json.dumps({"id": 3, "text": "多头执法。", "label": ["职责不明"]}, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     assert [(r.id, r.labels) for r in read_labeled(ls)] == [("7", ("担当不力",))]
     assert [(r.id, r.labels) for r in read_labeled(doccano)] == [("3", ("职责不明",))]
 
@@ -72,7 +87,7 @@ def test_labeled_every_bad_row_named(tmp_path):
 
 
 def test_labeled_merge_user_label_wins():
-    from pipeline.labeled import Labeled
+    from pipeline.classify.labeled import Labeled
 
     base = [Labeled("a", "甲。", ()), Labeled("b", "乙。", ("作风不优",))]
     user = [Labeled("zz", "乙。", ()), Labeled("a", "甲。", ("执法不廉",)), Labeled("c", "丙。", ())]

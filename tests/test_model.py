@@ -7,13 +7,16 @@ import shutil
 
 import pytest
 
+from pipeline.classify.model import load_model, predict
 from pipeline.errors import ModelError
-from pipeline.model import load_model, predict
 from pipeline.taxonomy import CATEGORIES
 
 
 def test_model_predict_columns_and_evidence(default_model):
-    texts = ["一名执法人员当场收取货车司机500元现金后挥手放行，未开具任何票据。", "6月8日，某市召开党史学习教育专题会议。"]
+    texts = [
+        "一名执法人员当场收取货车司机500元现金后挥手放行，未开具任何票据。",
+        "6月8日，某市召开党史学习教育专题会议。",
+    ]
     frame = predict(default_model, texts)
     assert list(frame.columns) == ["labels", "scores", "evidence", "model_version"]
     assert "执法不廉" in frame.loc[0, "labels"]
@@ -68,3 +71,27 @@ def test_model_pipeline_is_stock_sklearn(trained_models):
     model = load_model("base", trained_models)
     assert isinstance(model.pipeline, Pipeline)
     assert "lambda" not in repr(model.pipeline.get_params())
+
+
+#: Project functions the shipped model's pickle refers to by import path. Moving or renaming
+#: one breaks loading of every saved model: keep them where they are, or retrain and update.
+PICKLED_PROJECT_FUNCTIONS = {"pipeline.classify.segment.tokenize", "pipeline.taxonomy.cue_terms"}
+
+
+def test_model_pickled_project_functions_are_pinned(default_model):
+    found = set()
+
+    def walk(obj, depth=0):
+        if depth > 20:
+            return
+        if callable(obj) and getattr(obj, "__module__", "").startswith("pipeline"):
+            found.add(f"{obj.__module__}.{obj.__qualname__}")
+        if hasattr(obj, "get_params"):
+            for value in obj.get_params(deep=False).values():
+                walk(value, depth + 1)
+        if isinstance(obj, (list, tuple)):
+            for value in obj:
+                walk(value, depth + 1)
+
+    walk(default_model.pipeline)
+    assert found == PICKLED_PROJECT_FUNCTIONS

@@ -22,8 +22,9 @@ def test_notebook_walkthrough_executes(tmp_path, monkeypatch):
     install(kernel_name="bulletins-test", prefix=str(tmp_path / "env"))
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "env" / "share" / "jupyter"))
     nb = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(nb, kernel_name="bulletins-test", timeout=120,
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    NotebookClient(
+        nb, kernel_name="bulletins-test", timeout=120, resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
 
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert all(o.output_type != "error" for c in code for o in c.outputs)

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SAMPLE_PASSAGES, sample_spec
+from helpers.samples import SAMPLE_PASSAGES, sample_spec
 from pipeline.errors import CorruptFileError, EmptyFileError, EncryptedFileError, ImageOnlyError
-from pipeline.extract import extract
 from pipeline.ingest import read_bulletin
+from pipeline.readers.registry import extract
 
 #: What must come out the same from both engines.
 FIELDS = ("title", "year", "issue_no", "issuer", "date", "toc", "sections", "closing", "passages", "text", "warnings")
@@ -23,8 +23,9 @@ def assert_same_bulletin(path: Path) -> None:
 
 
 def _lines(path: Path, engine: str, password: str | None = None):
-    return [(page.number, line) for page in extract(path, password=password, engine=engine).pages
-            for line in page.lines]
+    return [
+        (page.number, line) for page in extract(path, password=password, engine=engine).pages for line in page.lines
+    ]
 
 
 def _canvas(path: Path, font: str = "STSong-Light"):
@@ -172,7 +173,7 @@ class _StubReader:
 
 
 def test_pdfium_fallback_dedupe_drops_only_close_copies():
-    from pipeline.pdfium import _PageReader
+    from pipeline.readers.pdfium import _PageReader
 
     reader = _StubReader([72, 72.3, 86, 86.3, 100, 107])
     dedupe = _PageReader._dedupe.__get__(reader)
@@ -189,7 +190,8 @@ def test_pdfium_unmapped_glyphs_warned(tmp_path):
     assert pdfium.warnings == plumber.warnings
     assert "9 character(s) had no Unicode mapping" in pdfium.warnings[0]
     assert [(ln.x0, ln.x1, ln.top, ln.bottom) for ln in pdfium.pages[0].lines] == [
-        (ln.x0, ln.x1, ln.top, ln.bottom) for ln in plumber.pages[0].lines]
+        (ln.x0, ln.x1, ln.top, ln.bottom) for ln in plumber.pages[0].lines
+    ]
 
 
 def test_pdfium_unmapped_letters_warned(tmp_path):
@@ -236,8 +238,8 @@ def test_pdfium_encrypted_pdf_needs_password(make_pdf):
 
 def test_pdfium_encrypted_pdf_opens_with_password(latin_locked_pdf):
     path = latin_locked_pdf
-    (_, pdfium), = _lines(path, "pdfium", password="s3cret")
-    (_, plumber), = _lines(path, "pdfplumber", password="s3cret")
+    ((_, pdfium),) = _lines(path, "pdfium", password="s3cret")
+    ((_, plumber),) = _lines(path, "pdfplumber", password="s3cret")
     assert (pdfium.text, pdfium.x0, pdfium.x1, pdfium.size) == (plumber.text, plumber.x0, plumber.x1, plumber.size)
     assert pdfium.text == "Transport bulletin No. 8" and abs(pdfium.top - plumber.top) < 0.5
 
@@ -245,8 +247,11 @@ def test_pdfium_encrypted_pdf_opens_with_password(latin_locked_pdf):
 def test_pdfium_garbage_pdf_refused(tmp_path):
     path = tmp_path / "broken.pdf"
     path.write_bytes(b"%PDF-1.4\n" + bytes(range(256)) * 20)
-    with pytest.raises(CorruptFileError, match=r"broken.pdf: expected a readable PDF, found a damaged or truncated "
-                                               r"one \(.+\); re-export or re-download it$"):
+    with pytest.raises(
+        CorruptFileError,
+        match=r"broken.pdf: expected a readable PDF, found a damaged or truncated "
+        r"one \(.+\); re-export or re-download it$",
+    ):
         extract(path, engine="pdfium")
 
 

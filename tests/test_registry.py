@@ -7,9 +7,9 @@ import shutil
 
 import pytest
 
+from pipeline.classify.model import load_model
+from pipeline.classify.versions import list_models, promote
 from pipeline.errors import ModelError
-from pipeline.model import load_model
-from pipeline.registry import list_models, promote
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import itertools
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -13,23 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import cli_store
+from helpers.golden import golden
+from helpers.storekit import EXPECTED_BY_CATEGORY, CueModel, classified_store, cue_predict, write_archive
 from pipeline.batch import classify
-from pipeline.cli import main
+from pipeline.cli import store_commands as cli_store
+from pipeline.cli.main import main
 from pipeline.errors import UsageError
-from pipeline.report import BY_FIELDS, counts, issues, parse_bound, write_counts
-from storekit import classified_store, EXPECTED_BY_CATEGORY, CueModel, cue_predict, write_archive
+from pipeline.reports.exports import write_counts
+from pipeline.reports.queries import BY_FIELDS, counts, issues, parse_bound
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
-
-
-def golden(name: str, text: str) -> str:
-    """The stored golden output (rewritten when BULLETINS_UPDATE_GOLDEN=1)."""
-    path = GOLDEN / name
-    if os.environ.get("BULLETINS_UPDATE_GOLDEN") == "1":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    return path.read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +39,10 @@ def test_report_counts_by_category(db):
 
 def test_report_counts_two_categories_count_once_in_each(db):
     table = counts(db, by=["month"])
-    assert table.to_dict("records") == [{"month": "2021-06", "count": 5, "passages": 5},
-                                        {"month": "2021-07", "count": 3, "passages": 2}]
+    assert table.to_dict("records") == [
+        {"month": "2021-06", "count": 5, "passages": 5},
+        {"month": "2021-07", "count": 3, "passages": 2},
+    ]
 
 
 def test_report_counts_answer_the_office_question(db):
@@ -58,10 +52,16 @@ def test_report_counts_answer_the_office_question(db):
     assert counts(db, by=["region"], category="作风不优", region="绵阳市").empty
 
 
-@pytest.mark.parametrize("since,until,expected", [
-    ("2021-06-09", None, 7), (None, "2021-06-15", 3), ("2021-06-16", "2021-06-17", 2), ("2021", "2021", 8),
-    ("2021-07-03", None, 0),
-])
+@pytest.mark.parametrize(
+    "since,until,expected",
+    [
+        ("2021-06-09", None, 7),
+        (None, "2021-06-15", 3),
+        ("2021-06-16", "2021-06-17", 2),
+        ("2021", "2021", 8),
+        ("2021-07-03", None, 0),
+    ],
+)
 def test_report_counts_date_filters_inclusive(db, since, until, expected):
     assert int(counts(db, since=since, until=until)["count"].sum()) == expected
 
@@ -89,27 +89,40 @@ def test_report_by_fields_match_the_cli():
     assert cli_store._BY_FIELDS == BY_FIELDS
 
 
-@pytest.mark.parametrize("by", [["category"], ["region", "category"], ["unit", "category"], ["month", "category"],
-                                ["bulletin", "category"], ["category", "region", "month"]])
-@pytest.mark.parametrize("filters", [{}, {"since": "2021-06-09", "until": "2021-07-01"}, {"category": "执法不廉"},
-                                     {"region": "南充市"}])
+@pytest.mark.parametrize(
+    "by",
+    [
+        ["category"],
+        ["region", "category"],
+        ["unit", "category"],
+        ["month", "category"],
+        ["bulletin", "category"],
+        ["category", "region", "month"],
+    ],
+)
+@pytest.mark.parametrize(
+    "filters", [{}, {"since": "2021-06-09", "until": "2021-07-01"}, {"category": "执法不廉"}, {"region": "南充市"}]
+)
 def test_report_counts_agree_with_issues(db, by, filters):
     table = counts(db, by=by, **filters)
     listed = issues(db, **filters)
     listed["month"] = [d[:7] if d else "" for d in listed["date"]]  # the issue list shows the date
     assert int(table["count"].sum()) == len(listed)
     from_issues = listed.groupby(by).size().to_dict()
-    from_counts = {tuple(r[b] for b in by) if len(by) > 1 else r[by[0]]: r["count"]
-                   for r in table.to_dict("records")}
+    from_counts = {tuple(r[b] for b in by) if len(by) > 1 else r[by[0]]: r["count"] for r in table.to_dict("records")}
     assert from_counts == from_issues
     distinct = listed.groupby(by)["passage_id"].nunique().to_dict()
-    assert {k: v for k, v in distinct.items()} == {
-        (tuple(r[b] for b in by) if len(by) > 1 else r[by[0]]): r["passages"] for r in table.to_dict("records")}
+    assert dict(distinct) == {
+        (tuple(r[b] for b in by) if len(by) > 1 else r[by[0]]): r["passages"] for r in table.to_dict("records")
+    }
 
 
 def test_report_counts_formats_golden(db):
-    for fmt, by, suffix in (("table", ["category"], "txt"), ("csv", ["region", "category"], "csv"),
-                            ("json", ["month", "category"], "json")):
+    for fmt, by, suffix in (
+        ("table", ["category"], "txt"),
+        ("csv", ["region", "category"], "csv"),
+        ("json", ["month", "category"], "json"),
+    ):
         out = io.StringIO()
         write_counts(counts(db, by=by), fmt, out)
         assert out.getvalue() == golden(f"counts-{'-'.join(by)}.{suffix}", out.getvalue())
@@ -129,11 +142,11 @@ def test_report_counts_cli_json_is_a_list_of_records(db, capsys):
 def test_report_queries_never_import_sklearn(db, tmp_path):
     code = textwrap.dedent(f"""
         import sys
-        from pipeline.cli import main
+        from pipeline.cli.main import main
         db = {str(db)!r}
         assert main(["counts", "--db", db, "--by", "region"]) == 0
-        assert main(["issues", "--db", db, "--output", {str(tmp_path / 'i.xlsx')!r}]) == 0
-        main(["chart", "--db", db, "--output", {str(tmp_path / 'c.png')!r}])  # 1 without a CJK font
+        assert main(["issues", "--db", db, "--output", {str(tmp_path / "i.xlsx")!r}]) == 0
+        main(["chart", "--db", db, "--output", {str(tmp_path / "c.png")!r}])  # 1 without a CJK font
         print(sorted(m for m in ("sklearn", "scipy", "jieba") if m in sys.modules), file=sys.stderr)
     """)
     err = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stderr
@@ -142,8 +155,12 @@ def test_report_queries_never_import_sklearn(db, tmp_path):
 
 def test_report_every_filter_combination_agrees(db):
     """Counts and issues select the same rows for any combination of filters."""
-    values = {"since": [None, "2021-06-10"], "until": [None, "2021-07-01"], "category": [None, "作风不优"],
-              "region": [None, "绵阳市"]}
+    values = {
+        "since": [None, "2021-06-10"],
+        "until": [None, "2021-07-01"],
+        "category": [None, "作风不优"],
+        "region": [None, "绵阳市"],
+    }
     for combo in itertools.product(*values.values()):
         filters = dict(zip(values, combo))
         assert int(counts(db, **filters)["count"].sum()) == len(issues(db, **filters)), filters

@@ -8,14 +8,15 @@ import json
 
 import pytest
 
-import pipeline.chart as chart_mod
+import pipeline.reports.chart as chart_mod
+from helpers.golden import golden
+from helpers.storekit import EXPECTED_BY_CATEGORY, CueModel, classified_store, cue_predict
 from pipeline.batch import classify
-from pipeline.cli import main
+from pipeline.cli.main import main
 from pipeline.errors import ChartFontError, UsageError
-from pipeline.report import ISSUE_COLUMNS, SUMMARY_SHEET, UNKNOWN, counts, issue_format, issues, write_issues
+from pipeline.reports.exports import SUMMARY_SHEET, UNKNOWN, issue_format, write_issues
+from pipeline.reports.queries import ISSUE_COLUMNS, counts, issues
 from pipeline.taxonomy import CATEGORIES
-from storekit import classified_store, EXPECTED_BY_CATEGORY, CueModel, cue_predict
-from test_report_counts import golden
 
 
 @pytest.fixture(scope="module")
@@ -79,10 +80,17 @@ def test_report_issues_xlsx_workbook(db, tmp_path):
         assert header[:8] == ["地区", "单位", "日期", "简报", "页码", "栏目", "问题（原文）", "依据"]
         assert all(c.font.bold for c in ws[1]) and ws.freeze_panes == "A2"
     ws = wb["作风不优"]
-    assert [c.value for c in ws[2]][:5] == ["南充市", "南充市交通运输综合行政执法支队", "2021-06-08",
-                                            "南充市交通运输执法领域突出问题专项整治行动工作简报 2021年第1期", 1]
-    widths = {ws.cell(1, j).value: ws.column_dimensions[ws.cell(1, j).column_letter].width
-              for j in range(1, ws.max_column + 1)}
+    assert [c.value for c in ws[2]][:5] == [
+        "南充市",
+        "南充市交通运输综合行政执法支队",
+        "2021-06-08",
+        "南充市交通运输执法领域突出问题专项整治行动工作简报 2021年第1期",
+        1,
+    ]
+    widths = {
+        ws.cell(1, j).value: ws.column_dimensions[ws.cell(1, j).column_letter].width
+        for j in range(1, ws.max_column + 1)
+    }
     # Readable: the text column is wide but capped (and wraps), short columns stay narrow.
     assert widths["问题（原文）"] == 82 and ws["G2"].alignment.wrap_text
     assert widths["页码"] <= 8 and widths["单位"] >= 30 and widths["日期"] >= 12
@@ -92,7 +100,9 @@ def test_report_issues_xlsx_unknown_region_and_empty_store(tmp_path):
     from openpyxl import load_workbook
 
     path = tmp_path / "a.txt"
-    path.write_text("某单位工作简报\n\n2021年第1期\n\n一、动态\n\n6月1日，有人反映执法人员态度生硬。\n", encoding="utf-8")
+    path.write_text(
+        "某单位工作简报\n\n2021年第1期\n\n一、动态\n\n6月1日，有人反映执法人员态度生硬。\n", encoding="utf-8"
+    )
     db = tmp_path / "r.db"
     classify([path], db=db, jobs=1, model=CueModel(), predict=cue_predict, quiet=True)
     out = tmp_path / "a.xlsx"

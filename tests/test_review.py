@@ -8,11 +8,11 @@ import pytest
 
 from pipeline import config
 from pipeline.batch import classify
-from pipeline.labeled import read_labeled
-from pipeline.registry import promote
-from pipeline.review import REVIEW_COLUMNS, review_queue
-from pipeline.store import scores_frame
-from pipeline.tabular import write_passages
+from pipeline.classify.labeled import read_labeled
+from pipeline.classify.predict_io import write_passages
+from pipeline.classify.versions import promote
+from pipeline.reports.frames import scores_frame
+from pipeline.reports.review_queue import REVIEW_COLUMNS, review_queue
 from pipeline.taxonomy import LABEL_SEP, NONE_LABEL
 
 
@@ -48,7 +48,7 @@ def test_review_unreviewed_rows_are_not_labels(loop, tmp_path):
 def test_review_round_trip_train_promote_rollback(loop, tmp_path, small_corpus):
     import openpyxl
 
-    from pipeline.train import train
+    from pipeline.classify.train import train
 
     models, db = loop
     before = {r.passage_id: r.labels for r in scores_frame(db).itertuples()}

@@ -6,12 +6,13 @@ import sqlite3
 
 import pytest
 
+from helpers.storekit import CueModel, cue_predict, write_archive
 from pipeline.batch import classify
 from pipeline.errors import StoreError
 from pipeline.ingest import read_bulletin
-from pipeline.store import LABEL_COLUMNS, SCHEMA_VERSION, Store, labels_frame, open_store
+from pipeline.reports.frames import LABEL_COLUMNS, labels_frame
+from pipeline.store.database import SCHEMA_VERSION, Store, open_store
 from pipeline.taxonomy import CATEGORIES
-from storekit import CueModel, cue_predict, write_archive
 
 
 @pytest.fixture
@@ -72,8 +73,9 @@ def test_store_write_is_atomic(archive, tmp_path, monkeypatch):
     monkeypatch.setattr(Store, "_insert_predictions", broken)
     with open_store(db) as st:
         with pytest.raises(RuntimeError, match="disk full"):
-            st.write_bulletin(bulletin, cue_predict(CueModel(), [p.text for p in bulletin.passages]), "cues@1",
-                              "pdfplumber")
+            st.write_bulletin(
+                bulletin, cue_predict(CueModel(), [p.text for p in bulletin.passages]), "cues@1", "pdfplumber"
+            )
         # Neither the bulletin nor its passages were half-written.
         assert st.conn.execute("SELECT COUNT(*) FROM bulletins").fetchone()[0] == 0
         assert st.conn.execute("SELECT COUNT(*) FROM passages").fetchone()[0] == 0
@@ -96,11 +98,24 @@ def test_store_labels_frame_columns_and_order(archive, tmp_path):
     run(archive, db)
     frame = labels_frame(db)
     assert tuple(frame.columns) == LABEL_COLUMNS
-    assert list(frame["category"].astype(str)) == ["作风不优", "作风不优", "本领不强", "本领不强", "担当不力", "执法不廉",
-                                                   "执法不廉", "职责不明"]
+    assert list(frame["category"].astype(str)) == [
+        "作风不优",
+        "作风不优",
+        "本领不强",
+        "本领不强",
+        "担当不力",
+        "执法不廉",
+        "执法不廉",
+        "职责不明",
+    ]
     first = frame.iloc[0]
     assert (first["unit"], first["region"], first["date"], first["month"], first["page"]) == (
-        "南充市交通运输综合行政执法支队", "南充市", "2021-06-08", "2021-06", 1)
+        "南充市交通运输综合行政执法支队",
+        "南充市",
+        "2021-06-08",
+        "2021-06",
+        1,
+    )
     assert first["bulletin"] == "南充市交通运输执法领域突出问题专项整治行动工作简报 2021年第1期"
     assert first["evidence"] == ["粗暴执法", "态度生硬"] and first["score"] == pytest.approx(0.9)
     assert frame.attrs["model_versions"] == ["cues@1"]
@@ -113,8 +128,11 @@ def test_store_model_version_rule(archive, tmp_path):
     run(archive[:1], db, "cues@2")  # only the first bulletin re-classified
     frame = labels_frame(db)
     by_file = frame.groupby("file")["model_version"].agg(set).to_dict()
-    assert by_file == {"南充市-2021-01.txt": {"cues@2"}, "南充市-2021-02.txt": {"cues@1"},
-                       "绵阳市-2021-03.txt": {"cues@1"}}
+    assert by_file == {
+        "南充市-2021-01.txt": {"cues@2"},
+        "南充市-2021-02.txt": {"cues@1"},
+        "绵阳市-2021-03.txt": {"cues@1"},
+    }
     assert frame.attrs["store_versions"] == {"cues@1": 2, "cues@2": 1}
     pinned = labels_frame(db, model_version="cues@2")
     assert set(pinned["file"]) == {"南充市-2021-01.txt"}

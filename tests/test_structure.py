@@ -7,11 +7,11 @@ import json
 
 import pytest
 
-from conftest import SAMPLE_PASSAGES, sample_spec
-from pipeline.dates import cn_number, event_date, parse_full_date
+from helpers.samples import SAMPLE_PASSAGES, sample_spec
 from pipeline.ingest import read_bulletin
-from pipeline.places import region_of
-from pipeline.structure import find_unit
+from pipeline.text.dates import cn_number, event_date, parse_full_date
+from pipeline.text.places import region_of
+from pipeline.text.structure import find_unit
 
 SEED_SECTIONS = (
     "四川传达落实部工作要求，推动专项整治行动走深走实",
@@ -48,21 +48,29 @@ def test_structure_seed_sections_and_toc(seed):
 
 
 def test_structure_seed_passages_golden(seed, golden):
-    got = [{"index": p.index, "section": p.section, "unit": p.unit, "region": p.region, "date": p.date,
-            "text": p.text} for p in seed.passages]
+    got = [
+        {"index": p.index, "section": p.section, "unit": p.unit, "region": p.region, "date": p.date, "text": p.text}
+        for p in seed.passages
+    ]
     assert got == golden
 
 
 def test_structure_seed_page_breaks_rejoined(seed):
     texts = [p.text for p in seed.passages]
-    for joined in ("确保各项要求不折不扣", "专项整治行动落实情况", "摸排执法领域突出问题", "坚决纠正交通运输",
-                   "明确时限", "接种新冠疫苗"):
+    for joined in (
+        "确保各项要求不折不扣",
+        "专项整治行动落实情况",
+        "摸排执法领域突出问题",
+        "坚决纠正交通运输",
+        "明确时限",
+        "接种新冠疫苗",
+    ):
         assert sum(joined in t for t in texts) == 1, joined
 
 
 def test_structure_seed_offsets_point_into_text(seed):
     for p in seed.passages:
-        assert seed.text[p.start:p.end] == p.text
+        assert seed.text[p.start : p.end] == p.text
 
 
 def test_structure_seed_pdf_pages(seed_pdf):

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from pipeline.classify.train import train
 from pipeline.errors import LabeledDataError, ModelError
-from pipeline.train import train
 
 
 def test_train_writes_versioned_folder_with_metadata(trained_models):
@@ -46,17 +46,20 @@ def test_train_malformed_file_refused_nothing_written(tmp_path, small_corpus):
 def test_train_user_labels_merged_and_compared(trained_models, small_corpus, tmp_path):
     import shutil
 
-    from pipeline.labeled import read_labeled
-    from pipeline.registry import promote
-    from pipeline.train import is_holdout
+    from pipeline.classify.labeled import is_holdout, read_labeled
+    from pipeline.classify.versions import promote
 
     models = tmp_path / "models"
     shutil.copytree(trained_models / "base", models / "base")
     promote("base", models)
     mine = tmp_path / "mine.jsonl"
-    first = next(r for r in read_labeled(small_corpus / "slice.jsonl") if not is_holdout(r) and r.labels != ("职责不明",))
-    mine.write_text(json.dumps({"id": first.id, "text": first.text, "labels": ["职责不明"]}, ensure_ascii=False)
-                    + "\n", encoding="utf-8")
+    first = next(
+        r for r in read_labeled(small_corpus / "slice.jsonl") if not is_holdout(r) and r.labels != ("职责不明",)
+    )
+    mine.write_text(
+        json.dumps({"id": first.id, "text": first.text, "labels": ["职责不明"]}, ensure_ascii=False) + "\n",
+        encoding="utf-8",
+    )
     result = train([mine], name="mine", models_dir=models, corpus_dir=small_corpus)
     assert result.model.meta["training"]["user_samples"] == 1
     base = json.loads((models / "base" / "metadata.json").read_text(encoding="utf-8"))
@@ -72,8 +75,8 @@ def test_train_model_bytes_identical_across_processes(small_corpus, tmp_path):
     import sys
 
     code = (
-        "import sys; from pathlib import Path; from pipeline.labeled import read_labeled;"
-        "from pipeline.model import fit, save_model;"
+        "import sys; from pathlib import Path; from pipeline.classify.labeled import read_labeled;"
+        "from pipeline.classify.model import fit, save_model;"
         "rows = read_labeled(Path(sys.argv[1]))[:200];"
         "p, t = fit([r.text for r in rows], [r.labels for r in rows], folds=2);"
         "print(save_model(p, t, Path(sys.argv[2]), {}).meta['model_sha256'])"
@@ -81,7 +84,12 @@ def test_train_model_bytes_identical_across_processes(small_corpus, tmp_path):
     hashes = set()
     for k, hashseed in enumerate(("1", "2")):
         env = {**os.environ, "PYTHONHASHSEED": hashseed}
-        out = subprocess.run([sys.executable, "-c", code, str(small_corpus / "slice.jsonl"), str(tmp_path / f"m{k}")],
-                             capture_output=True, text=True, env=env, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", code, str(small_corpus / "slice.jsonl"), str(tmp_path / f"m{k}")],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        )
         hashes.add(out.stdout.strip().splitlines()[-1])
     assert len(hashes) == 1

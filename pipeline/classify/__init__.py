@@ -1,0 +1,1 @@
+"""Classify: segmentation, the multi-label model, training, metrics and model versions."""

@@ -1,0 +1,262 @@
+"""Training: validate labeled data, fit, measure, and write a new model version.
+
+Every model trained here leaves out the same fixed 15% of the team corpus (chosen by a hash
+of the text, so the split never moves): the held-out split where versions are compared
+(``train`` prints new vs current default, ``promote`` refuses a worse one). Users' own labels
+are corrections on their own bulletins: all of them are trained on, and each counts
+:data:`USER_COPIES` times in the final fit, so that a correction is learned rather than
+outvoted by the corpus.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pipeline import config
+from pipeline.classify.labeled import (
+    HOLDOUT_PERCENT,
+    Labeled,
+    data_hash,
+    is_holdout,
+    labeler_agreement,
+    load_corpus,
+    merge,
+    read_labeled,
+)
+from pipeline.classify.metrics import baseline_metrics, label_matrix, metrics
+from pipeline.classify.model import Model, evaluate_model, fit, kfold, load_model, save_model, score
+from pipeline.classify.model_files import write_meta
+from pipeline.errors import BulletinsError, InputError, LabeledDataError, ModelError
+from pipeline.taxonomy import CATEGORIES
+
+log = logging.getLogger(__name__)
+
+#: How many times a user's labeled passage counts in the final fit.
+USER_COPIES = 5
+LEARNING_SIZES = (200, 400, 800)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What :func:`train` produced."""
+
+    model: Model
+    default: Model | None
+    comparison: list[dict]
+
+
+def read_user_files(paths: Sequence[Path], text_column: str = "text") -> list[Labeled]:
+    """Read users' labeled files, reporting every bad row of every file together.
+
+    Raises:
+        InputError: a file does not exist.
+        LabeledDataError: one entry per bad row, prefixed with its file.
+    """
+    missing = [p for p in paths if not Path(p).exists()]
+    if missing:
+        raise InputError("no such file", missing[0], "check the path; nothing was trained")
+    rows: list[Labeled] = []
+    problems: list[str] = []
+    for path in paths:
+        try:
+            rows.extend(read_labeled(Path(path), text_column=text_column))
+        except LabeledDataError as exc:
+            problems += [f"{path}: {p}" for p in exc.problems]
+    seen: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for r in rows:
+        if r.text in seen and seen[r.text][1] != r.labels:
+            problems.append(f"{r.source}: id {r.id}: same text as id {seen[r.text][0]} with different labels")
+        seen.setdefault(r.text, (r.id, r.labels))
+    if problems:
+        raise LabeledDataError(problems, Path(paths[0]) if len(paths) == 1 else None)
+    return rows
+
+
+def cross_validate(
+    texts: Sequence[str],
+    y: np.ndarray,
+    seed: int = config.SEED,
+    folds: int = 5,
+    inner: int = 3,
+    size: int | None = None,
+) -> dict:
+    """Nested cross-validation: thresholds chosen inside each training fold, never on the
+    fold being scored.
+
+    Args:
+        texts: passages.
+        y: their label matrix.
+        seed: random state.
+        folds: outer folds.
+        inner: inner folds for the thresholds.
+        size: train on a random subset of this many passages of each training fold (for
+            learning curves).
+
+    Returns:
+        :func:`pipeline.classify.metrics.metrics` over all out-of-fold predictions.
+    """
+    texts = list(texts)
+    pred = np.zeros_like(y)
+    rng = np.random.default_rng(seed)
+    for train_idx, test_idx in kfold(len(texts), folds, seed):
+        if size is not None and size < len(train_idx):
+            train_idx = np.sort(rng.choice(train_idx, size=size, replace=False))
+        pipe, thresholds = fit(
+            [texts[i] for i in train_idx],
+            [[CATEGORIES[k] for k in np.flatnonzero(y[i])] for i in train_idx],
+            seed=seed,
+            folds=inner,
+        )
+        proba = score(pipe, [texts[i] for i in test_idx])[0]
+        pred[test_idx] = proba >= np.asarray(thresholds)
+    return metrics(y, pred)
+
+
+def train(
+    labeled: Sequence[Path] = (),
+    name: str | None = None,
+    models_dir: Path = config.MODELS_DIR,
+    corpus_dir: Path = config.LABELED_DIR,
+    heldout_dir: Path = config.HELDOUT_DIR,
+    seed: int = config.SEED,
+    text_column: str = "text",
+    learning_curve: bool = False,
+    compare: bool = True,
+) -> TrainResult:
+    """Validate, fit, measure and save a new model version.
+
+    Args:
+        labeled: the user's labeled files (JSONL, CSV, XLSX, Label Studio, doccano);
+            merged with the corpus, the user's label winning for the same id or text.
+        name: the new version's folder name (default: the date and time).
+        models_dir: where model versions live.
+        corpus_dir: the team's labeled corpus.
+        heldout_dir: labeled sets never trained on, each reported (``seed.jsonl``: the seed
+            bulletin's passages; ``fresh.jsonl``: an independent writer's passages).
+        seed: random state; the same inputs and seed give the same model file.
+        text_column: text column of CSV/XLSX files.
+        learning_curve: also measure the learning curve (slower), for the model card.
+        compare: evaluate the current default on the held-out split, side by side.
+
+    Returns:
+        The new model, the default it was compared with, and the comparison rows.
+
+    Raises:
+        LabeledDataError: bad rows in any input (nothing is trained or written).
+        ModelError: the target folder exists.
+    """
+    user = read_user_files(list(labeled), text_column) if labeled else []
+    corpus = load_corpus(corpus_dir)
+    rows = merge(corpus, user)
+    folder = Path(models_dir) / (name or dt.datetime.now().strftime("%Y%m%d-%H%M%S"))
+    if folder.exists():
+        raise ModelError(
+            "a model folder of that name exists already", folder, "choose another --name; models are never overwritten"
+        )
+    mine = {id(r) for r in user}
+    train_rows = [r for r in rows if id(r) in mine or not is_holdout(r)]
+    hold_rows = [r for r in rows if id(r) not in mine and is_holdout(r)]
+    texts = [r.text for r in train_rows]
+    y = label_matrix([r.labels for r in train_rows])
+    log.info(
+        "training on %d passages (%d of them yours, each counted %d times; %d held out)",
+        len(train_rows),
+        len(mine),
+        USER_COPIES,
+        len(hold_rows),
+    )
+    copies = [USER_COPIES if id(r) in mine else 1 for r in train_rows]
+    pipeline, thresholds = fit(texts, [r.labels for r in train_rows], seed=seed, copies=copies)
+
+    log.info("cross-validating")
+    cv = cross_validate(texts, y, seed=seed)
+    held = {p.stem: read_labeled(p) for p in sorted(Path(heldout_dir).glob("*.jsonl"))}
+    model_meta = {
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "seed": seed,
+        "training": {
+            "data_sha256": data_hash(train_rows),
+            "samples": len(train_rows),
+            "holdout_samples": len(hold_rows),
+            "holdout_rule": f"sha256(text)[:8] mod 100 < {HOLDOUT_PERCENT}",
+            "user_files": [str(p) for p in labeled],
+            "user_samples": len(user),
+            "user_copies": USER_COPIES,
+            "per_category": {c: int(y[:, k].sum()) for k, c in enumerate(CATEGORIES)},
+            "none": int((y.sum(axis=1) == 0).sum()),
+            "multi": int((y.sum(axis=1) >= 2).sum()),
+        },
+        "metrics": {"cv": cv, "baseline_cv": baseline_metrics(texts, [r.labels for r in train_rows])},
+    }
+    model = save_model(pipeline, thresholds, folder, model_meta)
+    model.meta["metrics"]["holdout"] = evaluate_model(model, hold_rows)
+    model.meta["metrics"]["baseline_holdout"] = baseline_metrics(
+        [r.text for r in hold_rows], [r.labels for r in hold_rows]
+    )
+    for stem, rows_ in held.items():
+        # "seed" keeps its historical key; other held-out sets are "heldout_<name>".
+        name_ = "seed" if stem == "seed" else f"heldout_{stem}"
+        model.meta["metrics"][name_] = evaluate_model(model, rows_)
+        model.meta["metrics"][f"baseline_{name_}"] = baseline_metrics(
+            [r.text for r in rows_], [r.labels for r in rows_]
+        )
+    agree = labeler_agreement(corpus_dir=corpus_dir)
+    if agree is not None:
+        model.meta["metrics"]["labeler_agreement"] = agree
+    if learning_curve:
+        curve = []
+        for size in [s for s in LEARNING_SIZES if s < len(texts) * 0.8] + [None]:
+            m = cross_validate(texts, y, seed=seed, size=size)
+            curve.append(
+                {"train_size": size or int(len(texts) * 0.8), "macro_f1": m["macro_f1"], "micro_f1": m["micro_f1"]}
+            )
+        model.meta["metrics"]["learning_curve"] = curve
+    _write_meta(model)
+
+    default, comparison = None, []
+    if compare:
+        try:
+            default = load_model(None, models_dir)
+        except BulletinsError as exc:
+            log.warning("no default model to compare with (%s)", exc)
+        if default is not None and default.path.resolve() != folder.resolve():
+            old = evaluate_model(default, hold_rows)
+            new = model.meta["metrics"]["holdout"]
+            for c in CATEGORIES:
+                comparison.append(
+                    {
+                        "category": c,
+                        "default_f1": old["per_category"][c]["f1"],
+                        "new_f1": new["per_category"][c]["f1"],
+                        "support": new["per_category"][c]["support"],
+                    }
+                )
+            comparison.append(
+                {
+                    "category": "macro",
+                    "default_f1": old["macro_f1"],
+                    "new_f1": new["macro_f1"],
+                    "support": len(hold_rows),
+                }
+            )
+            model.meta["comparison"] = {
+                "against": default.version,
+                "default_macro_f1": old["macro_f1"],
+                "new_macro_f1": new["macro_f1"],
+                "holdout_samples": len(hold_rows),
+            }
+            _write_meta(model)
+    from pipeline.classify.model_card import write_model_card
+
+    write_model_card(model)
+    return TrainResult(model, default, comparison)
+
+
+def _write_meta(model: Model) -> None:
+    write_meta(model.path, model.meta)

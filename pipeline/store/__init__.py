@@ -1,0 +1,1 @@
+"""Store: the SQLite results store (bulletins, passages, predictions, errors)."""

@@ -1,0 +1,2 @@
+"""Text: cleaning (page furniture, line joins, normalisation) and structure (masthead,
+sections, passages, units, regions and dates)."""
