@@ -44,6 +44,8 @@ class RawDocument:
         sha256: hash of the file's bytes, for incremental batches.
         layout: whether lines carry geometry (PDF) or are already paragraphs (Word).
         warnings: extraction-quality notes for this file.
+        reader: the library and version that read it (``pdfplumber 0.11.10``), and which
+            pages another engine read, so that a stored result can be traced and redone.
     """
 
     path: Path
@@ -53,6 +55,15 @@ class RawDocument:
     layout: bool = False
     paragraphs: bool = False
     warnings: tuple[str, ...] = ()
+    reader: str = ""
+
+
+@dataclass(frozen=True)
+class PdfText:
+    """What a PDF engine read: the pages, and the engine (with version) that read them."""
+
+    pages: tuple[Page, ...]
+    reader: str
 
 
 @dataclass(frozen=True)
@@ -89,6 +100,7 @@ class CleanDocument:
     blocks: tuple[Block, ...]
     warnings: tuple[str, ...] = ()
     layout: bool = False
+    reader: str = ""
 
 
 @dataclass(frozen=True)
@@ -127,3 +139,5 @@ class Bulletin:
     passages: tuple[Passage, ...]
     text: str
     warnings: tuple[str, ...] = field(default=())
+    #: The library and version that read the file (see :attr:`RawDocument.reader`).
+    reader: str = ""

@@ -40,9 +40,26 @@ def make_pdf(tmp_path):
 
 @pytest.fixture(scope="session")
 def sample_pdf(tmp_path_factory) -> Path:
+    """The sample bulletin set in reportlab's CID font, which is not embedded."""
     from helpers.synth import render
 
     return render(sample_spec(), tmp_path_factory.mktemp("pdf") / "mianyang-2021-03.pdf")
+
+
+@pytest.fixture(scope="session")
+def box_font(tmp_path_factory) -> Path:
+    """A TrueType CJK font made by the tests (see helpers.fonts): embedded PDFs on any machine."""
+    from helpers.fonts import box_font as build
+
+    return build(tmp_path_factory.mktemp("font"))
+
+
+@pytest.fixture(scope="session")
+def sample_pdf_embedded(tmp_path_factory, box_font) -> Path:
+    """The sample bulletin with its font embedded, as most real PDFs are."""
+    from helpers.synth import render
+
+    return render(sample_spec(), tmp_path_factory.mktemp("pdf") / "mianyang-2021-03-embedded.pdf", font_file=box_font)
 
 
 # --- labeled data and models -------------------------------------------------------------

@@ -28,19 +28,30 @@ def _lines(path: Path, engine: str, password: str | None = None):
     ]
 
 
-def _canvas(path: Path, font: str = "STSong-Light"):
+#: The embedded test font's name on a canvas (see helpers.fonts): PDFium reads such text
+#: itself, the same on every machine.
+FONT = "BulletinBox"
+
+
+def _canvas(path: Path, font_file: Path | None = None, font: str = FONT):
+    """A canvas with ``font`` registered: the embedded test font, or ``STSong-Light`` (not
+    embedded) or a standard font when no font file is given."""
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfbase.ttfonts import TTFont
     from reportlab.pdfgen import canvas
 
-    if font == "STSong-Light":
+    if font == FONT:
+        assert font_file is not None
+        pdfmetrics.registerFont(TTFont(FONT, str(font_file)))
+    elif font == "STSong-Light":
         pdfmetrics.registerFont(UnicodeCIDFont(font))
     return canvas.Canvas(str(path))
 
 
-def test_pdfium_sample_pdf_equals_pdfplumber(sample_pdf):
-    assert_same_bulletin(sample_pdf)
-    assert tuple(p.text for p in read_bulletin(sample_pdf, engine="pdfium").passages) == SAMPLE_PASSAGES
+def test_pdfium_sample_pdf_equals_pdfplumber(sample_pdf_embedded):
+    assert_same_bulletin(sample_pdf_embedded)
+    assert tuple(p.text for p in read_bulletin(sample_pdf_embedded, engine="pdfium").passages) == SAMPLE_PASSAGES
 
 
 def test_pdfium_seed_pdf_equals_pdfplumber(seed_pdf):
@@ -58,36 +69,36 @@ def test_pdfium_seed_pdf_equals_pdfplumber(seed_pdf):
         ("noheader", dict(header="", font_size=12)),
     ],
 )
-def test_pdfium_variants_equal_pdfplumber(make_pdf, name, overrides):
-    path = make_pdf(f"{name}.pdf", sample_spec(**overrides))
+def test_pdfium_variants_equal_pdfplumber(make_pdf, box_font, name, overrides):
+    path = make_pdf(f"{name}.pdf", sample_spec(**overrides), font_file=box_font)
     assert_same_bulletin(path)
     assert tuple(p.text for p in read_bulletin(path, engine="pdfium").passages) == SAMPLE_PASSAGES
 
 
-def test_pdfium_lines_carry_pdfplumber_geometry(sample_pdf):
-    raw = extract(sample_pdf, engine="pdfium")
+def test_pdfium_lines_carry_pdfplumber_geometry(sample_pdf_embedded):
+    raw = extract(sample_pdf_embedded, engine="pdfium")
     assert raw.layout and raw.kind == "pdf"
-    plumber, pdfium = _lines(sample_pdf, "pdfplumber"), _lines(sample_pdf, "pdfium")
+    plumber, pdfium = _lines(sample_pdf_embedded, "pdfplumber"), _lines(sample_pdf_embedded, "pdfium")
     assert [(n, ln.text, ln.size, ln.bold) for n, ln in pdfium] == [(n, ln.text, ln.size, ln.bold) for n, ln in plumber]
     for (_, a), (_, b) in zip(plumber, pdfium):
         for edge in ("x0", "x1", "top", "bottom"):
             assert abs(getattr(a, edge) - getattr(b, edge)) < 1.5, (a, b)
-    assert [(p.width, p.height) for p in raw.pages] == [(p.width, p.height) for p in extract(sample_pdf).pages]
+    assert [(p.width, p.height) for p in raw.pages] == [(p.width, p.height) for p in extract(sample_pdf_embedded).pages]
 
 
-def test_pdfium_page_furniture_sorted_into_place(sample_pdf):
+def test_pdfium_page_furniture_sorted_into_place(sample_pdf_embedded):
     # PDFium emits the running header and the page number first (stream order); the lines
     # come out top to bottom, as pdfplumber's do.
-    page2 = extract(sample_pdf, engine="pdfium").pages[1]
+    page2 = extract(sample_pdf_embedded, engine="pdfium").pages[1]
     tops = [ln.top for ln in page2.lines]
     assert tops == sorted(tops)
     assert page2.lines[0].text == "绵阳市交通运输执法领域突出问题专项整治行动工作简报"
     assert page2.lines[-1].text == "- 2 -"
 
 
-def test_pdfium_pieces_of_a_row_joined(tmp_path):
-    c = _canvas(tmp_path / "row.pdf")
-    c.setFont("STSong-Light", 10)
+def test_pdfium_pieces_of_a_row_joined(tmp_path, box_font):
+    c = _canvas(tmp_path / "row.pdf", box_font)
+    c.setFont(FONT, 10)
     c.drawString(400, 50, "第3页")  # drawn before the rest of its row
     c.drawString(72, 700, "正文第一行内容")
     c.drawString(72, 50, "内部资料 注意保存")
@@ -100,17 +111,17 @@ def test_pdfium_pieces_of_a_row_joined(tmp_path):
     assert texts == ["页眉", "正文第一行内容", "内部资料 注意保存 第3页"]
 
 
-def test_pdfium_runs_across_baselines_split(tmp_path):
+def test_pdfium_runs_across_baselines_split(tmp_path, box_font):
     # PDFium runs text drawn one after the other into one line even when it sits on
     # another baseline (two columns, a table row); pdfplumber's rows are by position.
-    c = _canvas(tmp_path / "columns.pdf")
-    c.setFont("STSong-Light", 14)
+    c = _canvas(tmp_path / "columns.pdf", box_font)
+    c.setFont(FONT, 14)
     c.drawString(72, 700, "第一列文字")
     c.drawString(300, 692, "第二列文字低八点")
     c.drawString(72, 600, "正文")
-    c.setFont("STSong-Light", 8)
+    c.setFont(FONT, 8)
     c.drawString(100, 605, "1")  # a footnote mark stays in its line
-    c.setFont("STSong-Light", 14)
+    c.setFont(FONT, 14)
     c.drawString(110, 600, "继续正文")
     c.drawString(72, 500, "表格一")
     c.drawString(300, 505, "表格二高五点")
@@ -123,12 +134,12 @@ def test_pdfium_runs_across_baselines_split(tmp_path):
     assert texts == ["第一列文字", "第二列文字低八点", "正文1 继续正文", "表格二高五点", "表格一"]
 
 
-def test_pdfium_size_and_bold_under_text_matrix(tmp_path):
+def test_pdfium_size_and_bold_under_text_matrix(tmp_path, box_font):
     # Word-style PDFs set 1-point type and scale it with the text matrix; the size is what
     # is printed, as pdfplumber measures it.
-    c = _canvas(tmp_path / "scaled.pdf")
+    c = _canvas(tmp_path / "scaled.pdf", box_font)
     t = c.beginText()
-    t.setFont("STSong-Light", 1)
+    t.setFont(FONT, 1)
     t.setTextTransform(14, 0, 0, 14, 72, 700)
     t.textOut("交通运输 ABC 12")
     c.drawText(t)
@@ -146,16 +157,16 @@ def test_pdfium_size_and_bold_under_text_matrix(tmp_path):
     assert pdfium == [("交通运输 ABC 12", 14.0, False), ("Bold scaled 20", 20.0, True)]
 
 
-def test_pdfium_fake_bold_duplicates_removed(tmp_path):
-    c = _canvas(tmp_path / "bold.pdf")
-    c.setFont("STSong-Light", 14)
+def test_pdfium_fake_bold_duplicates_removed(tmp_path, box_font):
+    c = _canvas(tmp_path / "bold.pdf", box_font)
+    c.setFont(FONT, 14)
     for dx in (0, 0.3):  # a whole line drawn twice
         c.drawString(72 + dx, 700, "交通运输执法工作简报")
     x = 72.0
     for ch in "交通运输2011年":  # glyph by glyph, each twice
         for dx in (0, 0.3):
             c.drawString(x + dx, 650, ch)
-        x += c.stringWidth(ch, "STSong-Light", 14)
+        x += c.stringWidth(ch, FONT, 14)
     c.showPage()
     c.save()
     texts = [ln.text for _, ln in _lines(tmp_path / "bold.pdf", "pdfium")]
@@ -170,6 +181,37 @@ class _StubReader:
 
     def _glyph(self, tp, i):
         return self.xs[i], self.xs[i] + 14, 700.0, 14.0, "STSong-Light"
+
+
+def test_pdfium_non_embedded_font_pages_read_by_pdfplumber(sample_pdf):
+    # PDFium substitutes a system font for a font that is neither embedded nor standard:
+    # its text would depend on the machine, so those pages go to pdfplumber.
+    assert_same_bulletin(sample_pdf)
+    bulletin = read_bulletin(sample_pdf, engine="pdfium")
+    assert tuple(p.text for p in bulletin.passages) == SAMPLE_PASSAGES
+    assert bulletin.reader.startswith("pypdfium2 ")
+    assert bulletin.reader.endswith(
+        "; pdfplumber " + read_bulletin(sample_pdf).reader.split()[1] + " on pages 1-3 (fonts not embedded)"
+    )
+
+
+def test_pdfium_non_embedded_fake_bold_kept_whole(tmp_path):
+    # Without a CJK system font PDFium lost glyphs drawn twice ('交通运输2011年' -> '2011').
+    c = _canvas(tmp_path / "bold-cid.pdf", font="STSong-Light")
+    c.setFont("STSong-Light", 14)
+    x = 72.0
+    for ch in "交通运输2011年":
+        for dx in (0, 0.3):
+            c.drawString(x + dx, 650, ch)
+        x += c.stringWidth(ch, "STSong-Light", 14)
+    c.showPage()
+    c.save()
+    assert [ln.text for _, ln in _lines(tmp_path / "bold-cid.pdf", "pdfium")] == ["交通运输2011年"]
+
+
+def test_pdfium_standard_fonts_stay_with_pdfium(latin_locked_pdf):
+    raw = extract(latin_locked_pdf, password="s3cret", engine="pdfium")
+    assert raw.reader.startswith("pypdfium2 ") and "pdfplumber" not in raw.reader
 
 
 def test_pdfium_fallback_dedupe_drops_only_close_copies():
@@ -202,13 +244,13 @@ def test_pdfium_unmapped_letters_warned(tmp_path):
     assert "9 character(s) had no Unicode mapping" in raw.warnings[0]
 
 
-def test_pdfium_non_ascii_file_name(sample_pdf, tmp_path):
+def test_pdfium_non_ascii_file_name(sample_pdf_embedded, tmp_path):
     path = tmp_path / "绵阳 简报 第3期.pdf"
-    path.write_bytes(sample_pdf.read_bytes())
+    path.write_bytes(sample_pdf_embedded.read_bytes())
     assert tuple(p.text for p in read_bulletin(path, engine="pdfium").passages) == SAMPLE_PASSAGES
 
 
-def test_pdfium_pages_released(sample_pdf, monkeypatch):
+def test_pdfium_pages_released(sample_pdf_embedded, monkeypatch):
     import pypdfium2 as pdfium
 
     closed = {"page": 0, "textpage": 0, "doc": 0}
@@ -220,18 +262,17 @@ def test_pdfium_pages_released(sample_pdf, monkeypatch):
             return _original(self, *args, **kwargs)
 
         monkeypatch.setattr(cls, "close", close)
-    pages = extract(sample_pdf, engine="pdfium").pages
+    pages = extract(sample_pdf_embedded, engine="pdfium").pages
     assert closed["page"] == closed["textpage"] == len(pages) == 3
     assert closed["doc"] >= 1
 
 
-def test_pdfium_encrypted_pdf_needs_password(make_pdf):
-    path = make_pdf("locked.pdf", password="s3cret")
+def test_pdfium_encrypted_pdf_needs_password(make_pdf, box_font):
+    path = make_pdf("locked.pdf", password="s3cret", font_file=box_font)
     with pytest.raises(EncryptedFileError, match="locked.pdf: the PDF is encrypted; pass its password with --password"):
         extract(path, engine="pdfium")
     with pytest.raises(EncryptedFileError, match="locked.pdf: the password given does not open"):
         extract(path, password="wrong", engine="pdfium")
-    # PDFium maps reportlab's predefined CID font even when encrypted (pdfminer cannot).
     bulletin = read_bulletin(path, password="s3cret", engine="pdfium")
     assert tuple(p.text for p in bulletin.passages) == SAMPLE_PASSAGES and bulletin.warnings == ()
 
@@ -256,8 +297,8 @@ def test_pdfium_garbage_pdf_refused(tmp_path):
 
 
 @pytest.mark.parametrize("fraction", [0.33, 0.9])
-def test_pdfium_truncated_pdf_refused(sample_pdf, tmp_path, fraction):
-    data = sample_pdf.read_bytes()
+def test_pdfium_truncated_pdf_refused(sample_pdf_embedded, tmp_path, fraction):
+    data = sample_pdf_embedded.read_bytes()
     path = tmp_path / "truncated.pdf"
     path.write_bytes(data[: int(len(data) * fraction)])
     with pytest.raises((CorruptFileError, EmptyFileError), match="truncated.pdf: "):

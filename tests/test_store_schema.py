@@ -137,3 +137,26 @@ def test_store_model_version_rule(archive, tmp_path):
     pinned = labels_frame(db, model_version="cues@2")
     assert set(pinned["file"]) == {"南充市-2021-01.txt"}
     assert len(labels_frame(db, model_version="cues@1")) == len(frame)  # old predictions are kept
+
+
+def test_store_older_schema_migrated_keeping_results(archive, tmp_path):
+    db = tmp_path / "v1.db"
+    run(archive, db)
+    with open_store(db) as st:  # back to version 1: no reader column
+        st.conn.execute("ALTER TABLE bulletins DROP COLUMN reader")
+        st.conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+        before = st.conn.execute("SELECT COUNT(*) FROM passages").fetchone()[0]
+    with open_store(db, create=False) as st:
+        assert st.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == str(
+            SCHEMA_VERSION
+        )
+        assert st.conn.execute("SELECT COUNT(*) FROM passages").fetchone()[0] == before > 0
+        assert {r[0] for r in st.conn.execute("SELECT reader FROM bulletins")} == {""}
+
+
+def test_store_records_reader_version(archive, tmp_path):
+    db = tmp_path / "r.db"
+    run(archive, db)
+    with open_store(db) as st:
+        readers = {r[0] for r in st.conn.execute("SELECT reader FROM bulletins")}
+    assert readers == {"text utf-8"}

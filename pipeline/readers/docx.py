@@ -51,3 +51,10 @@ def read_docx(path: Path) -> tuple[Page, ...]:
     if not any(line.text.strip() for line in lines):
         raise EmptyFileError("the Word file holds no text", path, "check that this is the right file")
     return (Page(number=1, lines=tuple(lines)),)
+
+
+def docx_version() -> str:
+    """``python-docx X.Y.Z``: recorded with every bulletin it reads."""
+    from importlib.metadata import version
+
+    return f"python-docx {version('python-docx')}"

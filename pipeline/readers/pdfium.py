@@ -38,7 +38,7 @@ import statistics
 from collections.abc import Sequence
 from pathlib import Path
 
-from pipeline.documents import Line, Page
+from pipeline.documents import Line, Page, PdfText
 from pipeline.errors import CorruptFileError, EncryptedFileError
 from pipeline.readers.checks import check_text_layer, password_error
 
@@ -58,7 +58,7 @@ _STRAY = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\ufffe]|\r(?!\n)|(?<!\r)\n")
 _REPEAT = re.compile(r"(\S)\1")
 
 
-def read_pdf_pdfium(path: Path, password: str | None = None) -> tuple[Page, ...]:
+def read_pdf_pdfium(path: Path, password: str | None = None) -> PdfText:
     """Read a PDF's text layer with PDFium.
 
     Args:
@@ -67,7 +67,10 @@ def read_pdf_pdfium(path: Path, password: str | None = None) -> tuple[Page, ...]
 
     Returns:
         The pages with their lines and line geometry, as :func:`pipeline.readers.registry.extract`
-        gets them from pdfplumber.
+        gets them from pdfplumber. Pages set in a font that is neither embedded nor one of
+        the standard 14 are read by pdfplumber instead: PDFium substitutes a system font
+        for those, and where the machine has no CJK font it drops glyphs ('交通运输2011年'
+        came out '2011'), so its text would depend on the machine.
 
     Raises:
         EncryptedFileError: the PDF is encrypted and no or a wrong password was given.
@@ -96,14 +99,19 @@ def read_pdf_pdfium(path: Path, password: str | None = None) -> tuple[Page, ...]
     pages: list[Page] = []
     images = 0
     reader = _PageReader(pdfium_c)
+    fallback: list[int] = []
     try:
         for index in range(len(doc)):
             try:
                 page = doc[index]
                 try:
-                    read = reader.read(page, index + 1)
-                    if not read.lines:
-                        images += _count_images(page, pdfium_c)
+                    if reader.substituted_fonts(page):
+                        fallback.append(index + 1)
+                        read = Page(number=index + 1, lines=())
+                    else:
+                        read = reader.read(page, index + 1)
+                        if not read.lines:
+                            images += _count_images(page, pdfium_c)
                 finally:
                     page.close()
             except pdfium.PdfiumError:
@@ -113,7 +121,34 @@ def read_pdf_pdfium(path: Path, password: str | None = None) -> tuple[Page, ...]
             pages.append(read)
     finally:
         doc.close()
-    return check_text_layer(pages, images, path)
+    version = f"pypdfium2 {_version('pypdfium2')}"
+    if fallback:
+        from pipeline.readers.plumber import read_pages, reader_version
+
+        by_plumber, more_images = read_pages(path, password, fallback)
+        images += more_images
+        swap = {p.number: p for p in by_plumber}
+        pages = [swap.get(p.number, p) for p in pages]
+        version += f"; {reader_version()} on {_page_list(fallback)} (fonts not embedded)"
+    return PdfText(check_text_layer(pages, images, path), version)
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import version
+
+    return version(package)
+
+
+def _page_list(numbers: list[int]) -> str:
+    """``page 3`` or ``pages 1-4, 7``."""
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    text = ", ".join(f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)
+    return f"page{'s' if len(numbers) > 1 else ''} {text}"
 
 
 def _load_reason(exc: Exception) -> str:
@@ -128,6 +163,42 @@ def _count_images(page, pdfium_c) -> int:
     return sum(1 for _ in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,)))
 
 
+#: Fonts every PDF viewer has built in (PDF 32000-1, 9.6.2.2), and the names PDFium maps to
+#: them: these need not be embedded, and PDFium draws them the same on every machine.
+_STANDARD_FONTS = frozenset(
+    [
+        "Courier",
+        "Courier-Bold",
+        "Courier-BoldOblique",
+        "Courier-Oblique",
+        "Helvetica",
+        "Helvetica-Bold",
+        "Helvetica-BoldOblique",
+        "Helvetica-Oblique",
+        "Times-Roman",
+        "Times-Bold",
+        "Times-Italic",
+        "Times-BoldItalic",
+        "Symbol",
+        "ZapfDingbats",
+        "Arial",
+        "Arial-Bold",
+        "Arial-Italic",
+        "Arial-BoldItalic",
+        "ArialMT",
+        "Arial,Bold",
+        "TimesNewRoman",
+        "TimesNewRoman,Bold",
+        "TimesNewRoman,Italic",
+        "TimesNewRoman,BoldItalic",
+        "TimesNewRomanPSMT",
+        "CourierNew",
+        "CourierNew,Bold",
+        "CourierNewPSMT",
+    ]
+)
+
+
 class _PageReader:
     """Reads pages with reusable ctypes buffers (one per document)."""
 
@@ -137,6 +208,33 @@ class _PageReader:
         self.matrix = pdfium_c.FS_MATRIX()
         self.name = ctypes.create_string_buffer(256)
         self.flags = ctypes.c_int()
+        # Font handle -> whether PDFium substitutes it; fonts are shared across pages.
+        self.substitutes: dict[int, bool] = {}
+
+    def substituted_fonts(self, page) -> bool:
+        """Whether any text on the page is set in a font PDFium must substitute (neither
+        embedded nor standard)."""
+        c = self.c
+        for obj in page.get_objects(filter=(c.FPDF_PAGEOBJ_TEXT,)):
+            font = c.FPDFTextObj_GetFont(obj.raw)
+            if not font:
+                continue
+            key = ctypes.cast(font, ctypes.c_void_p).value or 0
+            hit = self.substitutes.get(key)
+            if hit is None:
+                hit = not c.FPDFFont_GetIsEmbedded(font) and self._base_name(font) not in _STANDARD_FONTS
+                self.substitutes[key] = hit
+            if hit:
+                return True
+        return False
+
+    def _base_name(self, font) -> str:
+        n = self.c.FPDFFont_GetBaseFontName(font, self.name, len(self.name))
+        if n > len(self.name):
+            self.name = ctypes.create_string_buffer(n)
+            self.c.FPDFFont_GetBaseFontName(font, self.name, n)
+        name = self.name.value.decode("latin-1", "replace")
+        return name.split("+", 1)[1] if len(name) > 7 and name[6] == "+" else name  # subset prefix ABCDEF+
 
     def read(self, page, number: int) -> Page:
         # PDFium keeps boxes as 32-bit floats: 595.2756 comes back as 595.27557373…

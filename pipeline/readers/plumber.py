@@ -9,22 +9,44 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
+from collections.abc import Collection
 from operator import itemgetter
 from pathlib import Path
 
-from pipeline.documents import Line, Page
+from pipeline.documents import Line, Page, PdfText
 from pipeline.errors import CorruptFileError, InputError
 from pipeline.readers.checks import check_text_layer, password_error
 
 
-def read_pdf_plumber(path: Path, password: str | None) -> tuple[Page, ...]:
+def read_pdf_plumber(path: Path, password: str | None) -> PdfText:
+    """Read a PDF's text layer with pdfplumber.
+
+    Raises:
+        EncryptedFileError, CorruptFileError, ImageOnlyError, EmptyFileError: one line each.
+    """
+    pages, images = read_pages(path, password)
+    return PdfText(check_text_layer(pages, images, path), reader_version())
+
+
+def reader_version() -> str:
+    """``pdfplumber X.Y.Z``: recorded with every bulletin it reads."""
+    from importlib.metadata import version
+
+    return f"pdfplumber {version('pdfplumber')}"
+
+
+def read_pages(path: Path, password: str | None, only: Collection[int] | None = None) -> tuple[list[Page], int]:
+    """Pages (all, or the 1-based numbers in ``only``) and how many images they hold.
+
+    Other engines read the pages they cannot read reliably through this one.
+    """
     import pdfplumber
     from pdfminer.pdfdocument import PDFPasswordIncorrect
 
     pages: list[Page] = []
     images = 0
     try:
-        with pdfplumber.open(path, password=password or "") as pdf:
+        with pdfplumber.open(path, password=password or "", pages=sorted(only) if only else None) as pdf:
             for page in pdf.pages:
                 pages.append(_read_page(page))
                 images += len(page.objects.get("image", ()))
@@ -45,7 +67,7 @@ def read_pdf_plumber(path: Path, password: str | None) -> tuple[Page, ...]:
             path,
             "re-export or re-download it",
         ) from None
-    return check_text_layer(pages, images, path)
+    return pages, images
 
 
 def _read_page(page) -> Page:

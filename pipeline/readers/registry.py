@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from pipeline.documents import Page, RawDocument
+from pipeline.documents import PdfText, RawDocument
 from pipeline.errors import UsageError
 from pipeline.readers.checks import quality_warnings
 from pipeline.readers.hashing import file_sha256
@@ -21,16 +21,16 @@ from pipeline.readers.sniff import sniff
 #: Suffixes a folder walk picks up; content still decides the reader.
 SUFFIXES = (".pdf", ".txt", ".text", ".docx")
 
-PdfReader = Callable[[Path, "str | None"], tuple[Page, ...]]
+PdfReader = Callable[[Path, "str | None"], PdfText]
 
 
-def _plumber(path: Path, password: str | None) -> tuple[Page, ...]:
+def _plumber(path: Path, password: str | None) -> PdfText:
     from pipeline.readers.plumber import read_pdf_plumber
 
     return read_pdf_plumber(path, password)
 
 
-def _pdfium(path: Path, password: str | None) -> tuple[Page, ...]:
+def _pdfium(path: Path, password: str | None) -> PdfText:
     from pipeline.readers.pdfium import read_pdf_pdfium
 
     return read_pdf_pdfium(path, password)
@@ -76,8 +76,18 @@ def extract(path: Path, password: str | None = None, engine: str = DEFAULT_ENGIN
 
         return read_text(path, path.read_bytes(), sha)
     if kind == "docx":
-        from pipeline.readers.docx import read_docx
+        from pipeline.readers.docx import docx_version, read_docx
 
-        return RawDocument(path=path, kind="docx", pages=read_docx(path), sha256=sha, paragraphs=True)
-    pages = read_pdf(path, password)
-    return RawDocument(path=path, kind="pdf", pages=pages, sha256=sha, layout=True, warnings=quality_warnings(pages))
+        return RawDocument(
+            path=path, kind="docx", pages=read_docx(path), sha256=sha, paragraphs=True, reader=docx_version()
+        )
+    pdf = read_pdf(path, password)
+    return RawDocument(
+        path=path,
+        kind="pdf",
+        pages=pdf.pages,
+        sha256=sha,
+        layout=True,
+        warnings=quality_warnings(pdf.pages),
+        reader=pdf.reader,
+    )

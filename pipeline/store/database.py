@@ -37,7 +37,13 @@ from pipeline.taxonomy import CATEGORIES
 if TYPE_CHECKING:
     import pandas as pd
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+#: Statements that bring a store of version N to N + 1, applied in order on open, so that
+#: an office's existing store keeps its results across upgrades.
+_MIGRATIONS: dict[int, str] = {
+    1: "ALTER TABLE bulletins ADD COLUMN reader TEXT NOT NULL DEFAULT '';",
+}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -60,6 +66,7 @@ CREATE TABLE IF NOT EXISTS bulletins (
     warnings      TEXT NOT NULL,
     text          TEXT NOT NULL,
     engine        TEXT NOT NULL,
+    reader        TEXT NOT NULL DEFAULT '',
     read_at       TEXT NOT NULL,
     model_version TEXT,
     classified_at TEXT
@@ -215,7 +222,8 @@ class Store:
             predictions: :func:`pipeline.model.predict` output, one row per passage in
                 order (``None`` for a bulletin without passages, or to store unclassified).
             model_version: the version that made ``predictions`` (``None``: unclassified).
-            engine: the PDF engine that read the file.
+            engine: the PDF engine asked for (the libraries and versions that actually read
+                the file are in ``bulletin.reader``).
 
         Returns:
             The bulletin's id.
@@ -226,7 +234,7 @@ class Store:
             c.execute("DELETE FROM bulletins WHERE path = ? OR sha256 = ?", (path, bulletin.sha256))
             cur = c.execute(
                 "INSERT INTO bulletins (sha256, path, name, title, year, issue_no, issuer, date, toc, sections, "
-                "closing, warnings, text, engine, read_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "closing, warnings, text, engine, reader, read_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     bulletin.sha256,
                     path,
@@ -242,6 +250,7 @@ class Store:
                     _dumps(list(bulletin.warnings)),
                     bulletin.text,
                     engine,
+                    bulletin.reader,
                     _now(),
                 ),
             )
@@ -330,6 +339,21 @@ def _dumps(value) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def _migrate(conn: sqlite3.Connection, found: int) -> None:
+    """Bring a store from schema ``found`` to :data:`SCHEMA_VERSION` in one transaction."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        # Another process may have migrated while this one waited for the lock.
+        (current,) = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        for v in range(int(current), SCHEMA_VERSION):
+            conn.execute(_MIGRATIONS[v])
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
 def open_store(db: Path = config.DB_PATH, create: bool = True) -> Store:
     """Open (and if needed create) a results store.
 
@@ -371,6 +395,9 @@ def open_store(db: Path = config.DB_PATH, create: bool = True) -> Store:
                 f"('schema_version', '{SCHEMA_VERSION}'), ('created', '{_now()}');COMMIT;"
             )
         version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if version is not None and int(version[0]) < SCHEMA_VERSION:
+            _migrate(conn, int(version[0]))
+            version = (str(SCHEMA_VERSION),)
         if version is None or int(version[0]) != SCHEMA_VERSION:
             found = version[0] if version else "none"
             raise StoreError(

@@ -374,5 +374,11 @@ def clean(raw: RawDocument) -> CleanDocument:
     """
     blocks = _layout_blocks(raw) if raw.layout else _text_blocks(raw)
     return CleanDocument(
-        path=raw.path, kind=raw.kind, sha256=raw.sha256, blocks=tuple(blocks), warnings=raw.warnings, layout=raw.layout
+        path=raw.path,
+        kind=raw.kind,
+        sha256=raw.sha256,
+        blocks=tuple(blocks),
+        warnings=raw.warnings,
+        layout=raw.layout,
+        reader=raw.reader,
     )

@@ -295,4 +295,5 @@ def structure(doc: CleanDocument, gazetteer: places.Gazetteer | None = None) -> 
         passages=tuple(passages),
         text="\n".join(texts),
         warnings=doc.warnings,
+        reader=doc.reader,
     )
