@@ -21,6 +21,8 @@ class Line:
     bottom: float | None = None
     size: float | None = None
     bold: bool = False
+    #: OCR confidence (0-1) of a line read from a page image; ``None`` for a text layer.
+    confidence: float | None = None
 
 
 @dataclass(frozen=True)
