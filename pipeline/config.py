@@ -29,6 +29,8 @@ DICT_DIR = CORPUS_DIR / "dictionaries"
 USER_DICT = DICT_DIR / "userdict.txt"
 STOPWORDS = DICT_DIR / "stopwords.txt"
 REGIONS = DICT_DIR / "regions.tsv"
+#: Short forms of region names that no suffix rule derives (伊犁州, 第八师).
+REGION_ALIASES = DICT_DIR / "region_aliases.tsv"
 
 #: Trained models, one folder per version; ``default`` is whatever DEFAULT_POINTER names.
 MODELS_DIR = Path(os.environ.get("BULLETINS_MODELS", ROOT / "models"))

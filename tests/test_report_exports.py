@@ -169,3 +169,19 @@ def test_report_chart_with_cjk_font_draws_every_glyph(db, tmp_path):
     table = counts(db, by=["region", "category"])
     chart_mod.render(table.iloc[0:0], "region", tmp_path / "empty.png")  # no data: an empty, labelled chart
     assert (tmp_path / "empty.png").exists()
+
+
+def test_report_exports_empty_labels_in_counts():
+    import io
+
+    import pandas as pd
+
+    from pipeline.reports.exports import write_counts
+
+    frame = pd.DataFrame({"region": ["", "南充市"], "month": ["", "2021-06"], "count": [2, 3], "passages": [2, 3]})
+    out = io.StringIO()
+    write_counts(frame, "csv", out)
+    assert out.getvalue().splitlines()[1:] == ["（未识别）,（无日期）,2,2", "南充市,2021-06,3,3"]
+    out = io.StringIO()
+    write_counts(frame, "json", out)  # machine-readable: the stored values
+    assert '"region": ""' in out.getvalue()

@@ -21,6 +21,7 @@ import pandas as pd
 
 from pipeline import config
 from pipeline.errors import ChartFontError, UsageError
+from pipeline.reports.exports import NO_DATE, UNKNOWN
 from pipeline.reports.queries import counts
 from pipeline.taxonomy import CATEGORIES
 
@@ -170,10 +171,10 @@ def render(table: pd.DataFrame, by: str, output: Path, font: tuple[str, Path] | 
     wide = wide.reindex(columns=[c for c in CATEGORIES if c in wide.columns])
     label = {"month": "月份", "region": "地区"}[by]
     if by == "region":
-        wide.index = [r or "（未识别）" for r in wide.index]
+        wide.index = [r or UNKNOWN for r in wide.index]
         wide = wide.loc[wide.sum(axis=1).sort_values(ascending=False, kind="stable").index]
     else:
-        wide.index = [m or "（无日期）" for m in wide.index]
+        wide.index = [m or NO_DATE for m in wide.index]
     weight = _weight(family)
     rc: Any = {  # matplotlib types rcParams keys as literals
         "font.family": "sans-serif",

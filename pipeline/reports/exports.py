@@ -36,8 +36,23 @@ HEADINGS = {
     "passage_id": "段落编号",
     "model_version": "模型版本",
 }
-#: How an empty unit or region is shown in the office's lists.
+#: How an empty region, unit or month is shown in counts, lists and charts (the store keeps "").
 UNKNOWN = "（未识别）"
+NO_UNIT = "未注明"
+NO_DATE = "（无日期）"
+#: The label of an empty value, per column.
+EMPTY_LABELS = {"region": UNKNOWN, "unit": NO_UNIT, "month": NO_DATE}
+
+
+def display_labels(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with empty regions, units and months given their labels, for people."""
+    out = frame.copy()
+    for column, label in EMPTY_LABELS.items():
+        if column in out.columns:
+            out[column] = [label if v is None or v == "" else v for v in out[column]]
+    return out
+
+
 SUMMARY_SHEET = "汇总"
 TOTAL = "合计"
 
@@ -63,12 +78,14 @@ def write_counts(frame: pd.DataFrame, fmt: str, stream: TextIO) -> int:
     Returns:
         The number of rows written.
     """
-    rows = records(frame)
     if fmt == "json":
+        # Machine-readable: the stored values ("" for none), as filters take them.
+        rows = records(frame)
         stream.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
         return len(rows)
     if fmt not in COUNT_FORMATS:
         raise UsageError(f"expected a format among {', '.join(COUNT_FORMATS)}, found {fmt!r}")
+    rows = records(display_labels(frame))
     return write_records(rows, fmt, stream, list(frame.columns), max_width=80)
 
 
@@ -144,8 +161,8 @@ def _cell_text(column: str, value) -> str | float | int:
         return ""
     if column == "evidence":
         return "、".join(value)
-    if column in ("unit", "region") and value == "":
-        return UNKNOWN
+    if column in EMPTY_LABELS and value == "":
+        return EMPTY_LABELS[column]
     return value
 
 

@@ -251,6 +251,7 @@ def _layout_blocks(raw: RawDocument) -> list[Block]:
                 or not full(prev)
                 or indented(ln)
                 or _BULLET_START.match(ln.text) is not None
+                or _CLOSING_LABEL.match(ln.text) is not None
                 or is_head != blocks[-1]["head"]
                 or abs(size - (prev.size or body)) > 0.5
                 or (_box(ln)[2] - _box(prev)[3]) > 1.2 * size
@@ -292,6 +293,8 @@ def _layout_blocks(raw: RawDocument) -> list[Block]:
 
 
 _BULLET_START = re.compile(rf"^\s*[{BULLETS}]")
+#: Closing matter ("报：…", "抄送：…") always starts a line of its own, even after a full line.
+_CLOSING_LABEL = re.compile(r"^\s*(?:印送|抄送|抄报|报送|主送|分送|印发|报|送|发)[：:]")
 _INDENT = re.compile(r"^(\u3000|\s{2,}|\t)")
 # Without geometry, a line opening with a bullet, an enumerator ("1.", "二、", "（三）") or a
 # short label and colon ("报：", "抄送：") starts a new block.
@@ -299,6 +302,13 @@ _LINE_START = re.compile(
     rf"^\s*(?:[{BULLETS}]"
     r"|[0-9]{1,2}[.、．]|[一二三四五六七八九十]{1,3}、|[（(][一二三四五六七八九十0-9]{1,3}[）)]"
     r"|[\u4e00-\u9fff]{1,4}[：:])"
+)
+
+
+# An issue-number or date line stands alone in a masthead ("2021年第6期", "2021年5月3日").
+_MASTHEAD_LINE = re.compile(
+    r"^\s*(?:(?:[0-9]{4}年)?第[0-9]+期|[0-9]{4}年[0-9]{1,2}月[0-9]{1,2}日|[〇○零一二三四五六七八九]{4}年[一二三四五六七八九十]{1,2}月"
+    r"[一二三四五六七八九十]{1,3}日)\s*$"
 )
 
 
@@ -324,6 +334,8 @@ def _text_blocks(raw: RawDocument) -> list[Block]:
                     or ends_closed(t)
                     or _INDENT.match(nxt.text)
                     or _LINE_START.match(nxt.text)
+                    or _MASTHEAD_LINE.match(nxt.text)
+                    or _MASTHEAD_LINE.match(t)
                     or len(t) < 0.8 * width
                     or raw.paragraphs
                 ):

@@ -21,12 +21,17 @@ _CN_DIGITS = {
     "十": 10,
     "元": 1,
 }
-_CN = "〇○零一二三四五六七八九十元"
+#: 廿 and 卅 are twenty and thirty in dates (廿八日).
+_CN_TENS = {"十": 10, "廿": 20, "卅": 30}
+_CN = "〇○零一二三四五六七八九十廿卅元"
 
 #: A full date, Arabic or Chinese numerals.
 FULL_DATE = re.compile(rf"([0-9]{{4}}|[{_CN}]{{4}})年([0-9]{{1,2}}|[{_CN}]{{1,3}})月([0-9]{{1,2}}|[{_CN}]{{1,3}})日")
-#: A date inside a passage: optional year, month and day; a range keeps its start.
-EVENT_DATE = re.compile(r"(?:([0-9]{4})年)?([0-9]{1,2})月([0-9]{1,2})日")
+#: A date inside a passage: optional year, month and day, Arabic or Chinese numerals; a
+#: range keeps its start.
+EVENT_DATE = re.compile(
+    rf"(?:([0-9]{{4}}|[{_CN}]{{4}})年)?([0-9]{{1,2}}|[{_CN}]{{1,3}})月([0-9]{{1,2}}|[{_CN}]{{1,4}})日"
+)
 
 
 def cn_number(text: str) -> int:
@@ -40,9 +45,12 @@ def cn_number(text: str) -> int:
     """
     if text.isdigit():
         return int(text)
-    if "十" in text:
-        tens, _, units = text.partition("十")
-        return (_CN_DIGITS[tens] if tens else 1) * 10 + (_CN_DIGITS[units] if units else 0)
+    for mark, ten in _CN_TENS.items():
+        if mark in text:
+            tens, _, units = text.partition(mark)
+            # 十二 = 12, 二十三 = 23, 廿八 = 28, 卅一 = 31
+            head = (_CN_DIGITS[tens] if tens else 1) * ten
+            return head + (_CN_DIGITS[units] if units else 0)
     value = 0
     for ch in text:
         value = value * 10 + _CN_DIGITS[ch]
@@ -74,12 +82,12 @@ def event_date(text: str, year: int | None, issued: dt.date | None = None) -> dt
         The date, or ``None`` when there is none or no year to resolve it.
     """
     for m in EVENT_DATE.finditer(text):
-        y = int(m.group(1)) if m.group(1) else year
-        if y is None:
-            return None
         try:
-            day = dt.date(y, int(m.group(2)), int(m.group(3)))
-        except ValueError:
+            y = cn_number(m.group(1)) if m.group(1) else year
+            if y is None:
+                return None
+            day = dt.date(y, cn_number(m.group(2)), cn_number(m.group(3)))
+        except (ValueError, KeyError):
             continue
         if not m.group(1) and issued is not None and day > issued + dt.timedelta(days=31):
             day = day.replace(year=y - 1)

@@ -17,6 +17,7 @@ from pipeline.documents import Block, Bulletin, CleanDocument, Passage
 from pipeline.text import places
 from pipeline.text.clean import ends_closed, join_lines
 from pipeline.text.dates import FULL_DATE, event_date, parse_full_date
+from pipeline.text.units import find_unit
 
 _BULLET = re.compile(rf"^[{BULLETS}]+")
 _TOC_LABEL = re.compile(r"^(本期)?(目录|要目|导读|提要|内容提要)$")
@@ -33,23 +34,6 @@ _LIST_START = re.compile(
     r"[一二三四五六七八九十]是|[一二三四五六七八九十]加强|首先|其次|再次|最后|此外|另外|同时)"
 )
 _NON_KEY = re.compile(r"[^0-9A-Za-z\u3400-\u9fff]")
-# Dates and time phrases that open a passage before its subject.
-_LEAD = re.compile(
-    r"^(?:(?:[0-9]{4}年)?(?:[0-9]{1,2}月)?(?:[0-9]{1,2}日)?(?:(?:至|到|-|—|－|～|~)(?:[0-9]{1,2}月)?[0-9]{1,2}日)?"
-    r"(?:[上中下]旬|上午|下午|晚|期间|以来|前后)?|近期|近日|日前|连日来|目前|当前|此前|今年以来|年初以来|"
-    r"专项(?:整治)?行动开展以来|整治行动开展以来)"
-)
-_CJK = "\u3400-\u9fff"
-_STRONG_SUFFIX = "交通运输部|总队|支队|大队|中队|分局|局|厅|委员会|办公室|领导小组"
-_WEAK_SUFFIX = "中心|站|所|处|公司|集团"
-_UNIT = re.compile(rf"[{_CJK}]{{0,16}}?(?:{_STRONG_SUFFIX}|{_WEAK_SUFFIX})(?:[（(]局[）)])?")
-_UNIT_EXTENSION = re.compile(rf"[{_CJK}]{{1,12}}?(?:{_STRONG_SUFFIX}|{_WEAK_SUFFIX})")
-# A weak suffix makes a unit only when the name says what kind of body it is.
-_ORG_WORD = re.compile(r"交通|运输|港航|海事|公路|路政|运管|治超|执法|航道|客运|货运|检测|物流|场站|船检|地方海事|航务")
-# Words that join two bodies rather than extend one name ("局会同市公安局").
-_JOINERS = re.compile(r"会同|联合|和|与|及|、|到|赴|对|在|向|为|把|将|组织|召开|开展|邀请")
-
-
 _ENUMERATOR = re.compile(
     r"^(?:[0-9]{1,2}[.、．]|[一二三四五六七八九十]{1,3}、|[（(][一二三四五六七八九十0-9]{1,3}[）)])"
 )
@@ -80,9 +64,18 @@ def _front_matter(blocks: list[Block]) -> _Front:
     issue_i = next((i for i in range(start, len(texts)) if _ISSUE.search(texts[i]) and len(texts[i]) <= 40), None)
     after = issue_i if issue_i is not None else start
     date_i = next(
-        (i for i in range(after, len(texts)) if FULL_DATE.search(texts[i]) and len(FULL_DATE.sub("", texts[i])) <= 30),
+        (i for i in range(after, len(texts)) if FULL_DATE.search(texts[i]) and len(FULL_DATE.sub("", texts[i])) <= 48),
         None,
     )
+    wrapped = _wrapped_date(texts, after)
+    consumed = None
+    if wrapped is not None and (date_i is None or wrapped[0] < date_i):
+        # The issuer line ran on into the date and wrapped inside it: "…办公室2021" / "年5月3日".
+        date_i, consumed = wrapped[0], wrapped[0] + 1
+        rest = texts[consumed][wrapped[2] :]
+        texts = texts[:date_i] + [wrapped[1], rest] + texts[consumed + 1 :]
+        if rest.strip():
+            consumed = None  # the second line goes on after the date: it is not masthead
     title = texts[title_i] if title_i is not None else (texts[0] if texts and not ends_closed(texts[0]) else "")
     if (
         title_i is not None
@@ -105,15 +98,24 @@ def _front_matter(blocks: list[Block]) -> _Front:
         year = date.year
     issuer = ""
     if issue_i is not None and date_i is not None:
-        issuer = "".join(texts[issue_i + 1 : date_i])
-        if not issuer:
-            issuer = FULL_DATE.sub("", texts[date_i]).strip()
+        issuer = "".join(texts[issue_i + 1 : date_i]) + FULL_DATE.sub("", texts[date_i]).strip()
         if not issuer:
             # Issue line carrying the issuer: "四川省交通运输厅办公室 2021年第8期".
             issuer = _ISSUE.sub("", texts[issue_i]).strip()
-    found = [i for i in (title_i, issue_i, date_i) if i is not None]
+    found = [i for i in (title_i, issue_i, date_i, consumed) if i is not None]
     end = max(found) + 1 if found else 0
     return _Front(title, year, issue_no, issuer, date, end)
+
+
+def _wrapped_date(texts: list[str], start: int) -> tuple[int, str, int] | None:
+    """A full date broken across two front-matter lines: (index of the first line, that line
+    with the date completed, characters of the second line the date took)."""
+    for i in range(start, min(len(texts) - 1, start + 6)):
+        joined = texts[i] + texts[i + 1]
+        m = FULL_DATE.search(joined)
+        if m and m.start() < len(texts[i]) < m.end() and len(joined) - (m.end() - m.start()) <= 40:
+            return i, joined[: m.end()], m.end() - len(texts[i])
+    return None
 
 
 def _toc(blocks: list[Block], start: int) -> tuple[list[str], int]:
@@ -138,7 +140,20 @@ def _toc(blocks: list[Block], start: int) -> tuple[list[str], int]:
         i += 1
     if len(entries) < 2:
         return [], start
-    return entries, i
+    body_keys = set(keys[i:])
+    return [part for entry in entries for part in _split_entry(entry, body_keys)], i
+
+
+def _split_entry(entry: str, body_keys: set[str]) -> list[str]:
+    """A bulleted contents line that swallowed the next section's title (a full-width line
+    wrapped into it: "★……大比武活动四川多种方式开展“我为群众办实事”"), split in two."""
+    if not _BULLET.match(entry):
+        return [entry]
+    for pos in range(2, len(entry) - 5):
+        tail = entry[pos:]
+        if not _BULLET.match(tail) and len(key(tail)) >= 6 and key(tail) in body_keys:
+            return [entry[:pos], tail]
+    return [entry]
 
 
 def _closing(blocks: list[Block]) -> tuple[list[Block], list[tuple[str, str]]]:
@@ -192,34 +207,21 @@ def _first_sentence(text: str) -> str:
     return re.split(r"(?<=[。！？])", text, maxsplit=1)[0]
 
 
-def find_unit(text: str, gazetteer: places.Gazetteer | None = None) -> str:
-    """The reporting unit named at the start of a passage, as written.
+# A paragraph that opens a news item starts an article of its own.
+_NEWS_START = re.compile(r"^[【\[（(]?(?:本报讯|本刊讯|本网讯|记者|据悉|据了解)")
 
-    Looks at the clauses of the first sentence in order, skipping an opening date or time
-    phrase, for an organisation name (``…支队``, ``…局``, ``省执法总队（局）``) or, failing
-    that, a clause that opens with a place name (``四川下发…``).
 
-    Args:
-        text: the passage.
-        gazetteer: place names; default the shipped table.
-
-    Returns:
-        The unit, or ``""``.
-    """
-    g = gazetteer or places.load_gazetteer()
-    for clause in re.split(r"[，,；;：:]", _first_sentence(text))[:4]:
-        clause = _LEAD.sub("", clause, count=1).lstrip("，, ")
-        m = _UNIT.match(clause)
-        if m and (re.search(rf"(?:{_STRONG_SUFFIX})(?:[（(]局[）)])?$", m.group(0)) or _ORG_WORD.search(m.group(0))):
-            unit = m.group(0)
-            ext = _UNIT_EXTENSION.match(clause, m.end())
-            if ext and not _JOINERS.search(ext.group(0)):
-                unit += ext.group(0)
-            return unit
-        place = g.pattern.match(clause)
-        if place:
-            return place.group(0)
-    return ""
+def _names(heading: str, unit: str, province: str, g: places.Gazetteer) -> bool:
+    """Whether an article heading names ``unit`` (or the place the unit belongs to)."""
+    if not heading or not unit:
+        return False
+    named = find_unit(heading, g)
+    if not named:
+        return False
+    if named in unit or unit in named:
+        return True
+    region = places.region_of(unit, province, g)
+    return bool(region) and places.region_of(named, province, g) == region
 
 
 def structure(doc: CleanDocument, gazetteer: places.Gazetteer | None = None) -> Bulletin:
@@ -244,13 +246,19 @@ def structure(doc: CleanDocument, gazetteer: places.Gazetteer | None = None) -> 
 
     texts = [b.text for b in blocks[:body_start]]
     offset = sum(len(t) + 1 for t in texts)
-    section = subsection = ""
+    section = subsection = article = ""
+    # Bulleted contents lines are article headlines; the body paragraph they name starts that article.
+    headlines = {key(t)[:12]: _BULLET.sub("", t) for t in toc if _BULLET.match(t) and len(key(t)) >= 6}
     sections: list[str] = []
     passages: list[Passage] = []
     for b, head in merged:
+        if not head:
+            # "★内江市……": a bullet opens the article's first paragraph, it is not its text.
+            b = replace(b, text=_BULLET.sub("", b.text).lstrip())
         texts.append(b.text)
         start, offset = offset, offset + len(b.text) + 1
         if head:
+            article = b.text
             # With a table of contents its headings are the sections and any other heading is a
             # sub-heading; without one, "（一）" headings are sub-headings.
             level2 = (key(b.text) not in toc_heads) if toc_heads else bool(_LEVEL2.match(b.text))
@@ -260,11 +268,21 @@ def structure(doc: CleanDocument, gazetteer: places.Gazetteer | None = None) -> 
                 section, subsection = b.text, ""
                 sections.append(section)
             continue
+        if key(b.text)[:12] in headlines:
+            article = headlines[key(b.text)[:12]]  # the paragraph a contents headline names
         unit = find_unit(b.text, g)
         region = places.region_of(unit, province, g)
-        if not unit and passages and passages[-1].section == section:
-            # A paragraph naming no unit continues the article before it ("一是……", "会议强调……").
-            unit, region = passages[-1].unit, passages[-1].region
+        prev = passages[-1] if passages else None
+        if (
+            not unit
+            and prev is not None
+            and (prev.section, prev.subsection) == (section, subsection)
+            and not _NEWS_START.match(b.text)
+            and _names(article, prev.unit, province, g)
+        ):
+            # A paragraph naming no unit continues the article before it ("一是……", "会议强调……"),
+            # when the article's heading names that unit.
+            unit, region = prev.unit, prev.region
         day = event_date(_first_sentence(b.text), front.year, front.date)
         passages.append(
             Passage(

@@ -211,3 +211,13 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def render_text(spec: BulletinSpec, out: Path) -> Path:
+    """Write ``spec`` as a plain-text bulletin (one paragraph a line, as text exports are)."""
+    lines = [spec.title, spec.issue, *spec.issuer, spec.date, "", *spec.toc, ""]
+    for head, paragraphs in spec.sections:
+        lines += ([head] if head else []) + list(paragraphs)
+    lines += ["", *spec.closing]
+    Path(out).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return Path(out)
