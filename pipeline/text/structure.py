@@ -17,7 +17,7 @@ from pipeline.documents import Block, Bulletin, CleanDocument, Passage
 from pipeline.text import places
 from pipeline.text.clean import ends_closed, join_lines
 from pipeline.text.dates import FULL_DATE, event_date, parse_full_date
-from pipeline.text.units import find_unit
+from pipeline.text.units import find_unit, opening
 
 _BULLET = re.compile(rf"^[{BULLETS}]+")
 _TOC_LABEL = re.compile(r"^(本期)?(目录|要目|导读|提要|内容提要)$")
@@ -203,10 +203,6 @@ def _merge(blocks: list[Block], toc_heads: set[str], layout: bool) -> list[tuple
     return out
 
 
-def _first_sentence(text: str) -> str:
-    return re.split(r"(?<=[。！？])", text, maxsplit=1)[0]
-
-
 # A paragraph that opens a news item starts an article of its own.
 _NEWS_START = re.compile(r"^[【\[（(]?(?:本报讯|本刊讯|本网讯|记者|据悉|据了解)")
 
@@ -283,7 +279,7 @@ def structure(doc: CleanDocument, gazetteer: places.Gazetteer | None = None) -> 
             # A paragraph naming no unit continues the article before it ("一是……", "会议强调……"),
             # when the article's heading names that unit.
             unit, region = prev.unit, prev.region
-        day = event_date(_first_sentence(b.text), front.year, front.date)
+        day = event_date(opening(b.text), front.year, front.date)
         passages.append(
             Passage(
                 index=len(passages),

@@ -19,20 +19,25 @@ _CJK = "\u3400-\u9fff"
 # Suffixes, each with what may not follow it when it ends a name (部门, 行政处罚, 站位, 所有).
 _STRONG_SUFFIX = (
     r"交通运输部(?!门)|总队|支队|大队|中队|分局|局(?![面势长限])|厅(?![长])|委员会|委(?![员托])"
-    r"|办公室|领导小组|管理处|执法处|办(?![理法好事结])|司(?![机法])"
+    r"|办公室|领导小组|管理处|执法处|(?:整治|专项|治超|法治|依法治[省市县区疆藏])办|司(?![机法])|室(?![内外])"
+    r"|(?:督导|检查|调研|工作|暗访|考核|评估)组|(?:研究|学|设计)院"
 )
 _WEAK_SUFFIX = r"中心(?![工任城区])|站(?![位点在])|所(?![有在属以得谓])|处(?![罚理置分于在长])|公司|集团|科(?![技学])"
 _SUFFIX = rf"(?:{_STRONG_SUFFIX}|{_WEAK_SUFFIX})(?:[（(]局[）)])?"
 _UNIT = re.compile(rf"[{_CJK}（）()]{{0,32}}?{_SUFFIX}")
 # An extension names a sub-unit ("…局" + "执法直属大队"), not its Party committee ("党委").
-_UNIT_EXTENSION = re.compile(rf"(?!党|团委|纪委)[{_CJK}]{{1,14}}?{_SUFFIX}")
+# Ad hoc groups (调研组, 督导组) name a unit only on their own: "雅安市交通运输局……调研组" reports
+# as the bureau.
+_UNIT_EXTENSION = re.compile(rf"(?!党|团委|纪委|下属|所属)[{_CJK}]{{0,14}}?(?!\S{{0,2}}组){_SUFFIX}")
 _STRONG_END = re.compile(rf"(?:{_STRONG_SUFFIX})(?:[（(]局[）)])?$")
 # A weak suffix makes a unit only when the name says what kind of body it is.
 _ORG_WORD = re.compile(
     r"交通|运输|港航|海事|公路|路政|运管|治超|执法|航道|客运|货运|检测|物流|场站|船检|地方海事|航务|质监|邮政|高速"
 )
-# Words that join two bodies rather than extend one name ("局会同市公安局").
-_JOINERS = re.compile(r"会同|联合|和|与|及|、|到|赴|对|在|向|为|把|将|组织|召开|开展|邀请")
+# Words that join two bodies rather than extend one name ("局会同市公安局"); 和, 与 and 及 also
+# join words inside one name ("安全与质量监督管理司"), and only count before a place or level.
+_JOINERS = re.compile(r"会同|联合|到|赴|对|在|向|为|把|将|组织|召开|开展|邀请|下属|所属")
+_SOFT_JOINERS = re.compile(r"和|与|及|、")
 # Verbs inside a candidate: it is a clause, not a name ("全市交通运输执法系统共办理行政处").
 _VERBS = re.compile(
     r"开展|召开|组织|办理|推进|印发|下发|部署|深入|持续|加强|推动|坚持|聚焦|围绕|落实|完成|查处|查扣|"
@@ -51,7 +56,7 @@ _CN_TIME_LEAD = re.compile(
 )
 # News and report leads before the subject: 本报讯, （记者 某某）, 记者昨日从…获悉.
 _NEWS_LEAD = re.compile(
-    r"^(?:[【\[（(]?(?:本报讯|本刊讯|本网讯|讯)[】\]）)]?\s*|[（(]记者[^）)]*[）)]\s*|通讯员\S{0,6}\s+|据悉|据了解|"
+    r"^(?:[【\[（(]?(?:本报讯|本刊讯|本网讯|讯)[】\]）)]?\s*|[（(](?:记者|通讯员)[^）)]*[）)]\s*|通讯员\S{0,6}\s+|据悉|据了解|"
     r"记者(?:昨日|今日|近日|日前|昨天|今天)?(?:从|在)?|据)"
 )
 _NAME_START = re.compile(r"^(?:某|省|市|县|区|州|盟|旗|厅|部|司|局|自治区|兵团|全省|全市|中国|国家|驻)")
@@ -93,8 +98,23 @@ def _org_name(clause: str, g: places.Gazetteer) -> str:
         return ""
     ext = _UNIT_EXTENSION.match(clause, m.end())
     if ext and not _JOINERS.search(ext.group(0)) and not _VERBS.search(ext.group(0)):
-        unit += ext.group(0)
+        text = ext.group(0)
+        joined = any(
+            g.pattern.match(text, j.end()) or _NAME_START.match(text[j.end() :]) for j in _SOFT_JOINERS.finditer(text)
+        )
+        if not joined:
+            unit += text
     return unit
+
+
+def opening(text: str) -> str:
+    """The passage's first sentence, after a quotation it may open with (“执法为民……。”南充市…)."""
+    text = _BULLET.sub("", text.lstrip())
+    if text.startswith(("“", "「", '"')):
+        close = text.find("”" if text[0] == "“" else ("」" if text[0] == "「" else '"', 1), 1)
+        if 0 < close < 120 and text[close + 1 :].strip():
+            text = text[close + 1 :].lstrip("，, ")
+    return _first_sentence(text)
 
 
 def find_unit(text: str, gazetteer: places.Gazetteer | None = None) -> str:
@@ -112,7 +132,7 @@ def find_unit(text: str, gazetteer: places.Gazetteer | None = None) -> str:
         The unit, or ``""``.
     """
     g = gazetteer or places.load_gazetteer()
-    for clause in re.split(r"[，,；;：:]", _BULLET.sub("", _first_sentence(text).lstrip()))[:4]:
+    for clause in re.split(r"[，,；;：:]", opening(text))[:4]:
         clause = _strip_lead(clause)
         if not clause or _NOT_SUBJECT.match(clause):
             continue
@@ -120,8 +140,14 @@ def find_unit(text: str, gazetteer: places.Gazetteer | None = None) -> str:
         if unit:
             return unit
         place = g.pattern.match(clause)
+        end = place.end() if place else 0
+        while place:  # 广西梧州市: consecutive place names are one
+            place = g.pattern.match(clause, end)
+            end = place.end() if place else end
         # A place followed by an organisation word is a name cut short (珠海市交通运输部门),
         # not a place acting as the subject.
-        if place and not _ORG_WORD.match(clause, place.end()) and not clause.startswith("某", place.end()):
-            return place.group(0)
+        if end and not _ORG_WORD.match(clause, end) and not clause.startswith("某", end):
+            return clause[:end]
+        if len(clause) > 8:
+            break  # a clause with a subject of its own ("一名货车司机致电……"): no unit opens it
     return ""
