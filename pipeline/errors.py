@@ -38,6 +38,10 @@ class UnknownFormatError(InputError):
     """The file's content is none of the supported formats."""
 
 
+class ConverterMissingError(UnknownFormatError):
+    """The format is read through an external program (LibreOffice for .doc/.wps) that is not installed."""
+
+
 class EmptyFileError(InputError):
     """The file holds no text at all."""
 

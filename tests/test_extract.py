@@ -87,10 +87,12 @@ def test_extract_binary_refused(tmp_path):
         sniff(path) and extract(path)
 
 
-def test_extract_legacy_doc_refused_with_advice(tmp_path):
+def test_extract_legacy_doc_refused_with_advice_without_libreoffice(tmp_path, monkeypatch):
+    # .doc/.wps are read through LibreOffice (tests/test_readers_doc.py); without it, refused.
+    monkeypatch.setenv("PATH", str(tmp_path / "no-programs"))
     path = tmp_path / "old.doc"
     path.write_bytes(bytes.fromhex("D0CF11E0A1B11AE1") + bytes(500))
-    with pytest.raises(UnknownFormatError, match="save it as .docx or PDF"):
+    with pytest.raises(UnknownFormatError, match="install LibreOffice .*save it as .docx or PDF"):
         extract(path)
 
 

@@ -27,3 +27,8 @@ from pipeline.text.units import find_unit
 )
 def test_units_find_unit(text, unit):
     assert find_unit(text) == unit
+
+
+@pytest.mark.parametrize("quote", ["“执法为民不是口号。”", "「执法为民不是口号。」", '"执法为民不是口号。"'])
+def test_units_opening_quotation_skipped(quote):
+    assert find_unit(quote + "南充市交通运输综合行政执法支队负责人表示。") == "南充市交通运输综合行政执法支队"

@@ -2,7 +2,9 @@
 
 The format is chosen by the file's content (:mod:`pipeline.readers.sniff`), never by its
 suffix. PDFs go through a named engine from :data:`ENGINES`; Word files through
-:mod:`pipeline.readers.docx`; plain text through :mod:`pipeline.readers.text`. The CLI and
+:mod:`pipeline.readers.docx`; OFD files through :mod:`pipeline.readers.ofd` (with layout,
+like PDFs); legacy Word/WPS files (.doc/.wps) through :mod:`pipeline.readers.doc`
+(LibreOffice, then the Word reader); plain text through :mod:`pipeline.readers.text`. The CLI and
 the batch both take engine names from here, so an unknown engine is a usage error before
 any file is read, not a failure of every file.
 """
@@ -19,7 +21,7 @@ from pipeline.readers.hashing import file_sha256
 from pipeline.readers.sniff import sniff
 
 #: Suffixes a folder walk picks up; content still decides the reader.
-SUFFIXES = (".pdf", ".txt", ".text", ".docx")
+SUFFIXES = (".pdf", ".txt", ".text", ".docx", ".ofd", ".doc", ".wps")
 
 PdfReader = Callable[[Path, "str | None"], PdfText]
 
@@ -56,7 +58,7 @@ def extract(path: Path, password: str | None = None, engine: str = DEFAULT_ENGIN
     """Read one bulletin file.
 
     Args:
-        path: a PDF, Word (.docx) or plain-text file.
+        path: a PDF, Word (.docx, .doc), WPS (.wps), OFD or plain-text file.
         password: for encrypted PDFs.
         engine: PDF text engine, a key of :data:`ENGINES`.
 
@@ -80,6 +82,24 @@ def extract(path: Path, password: str | None = None, engine: str = DEFAULT_ENGIN
 
         return RawDocument(
             path=path, kind="docx", pages=read_docx(path), sha256=sha, paragraphs=True, reader=docx_version()
+        )
+    if kind == "doc":
+        from pipeline.readers.doc import read_doc
+
+        pages, reader = read_doc(path)
+        return RawDocument(path=path, kind="doc", pages=pages, sha256=sha, paragraphs=True, reader=reader)
+    if kind == "ofd":
+        from pipeline.readers.ofd import read_ofd, reader_version
+
+        pages, notes = read_ofd(path)
+        return RawDocument(
+            path=path,
+            kind="ofd",
+            pages=pages,
+            sha256=sha,
+            layout=True,
+            warnings=quality_warnings(pages) + notes,
+            reader=reader_version(),
         )
     pdf = read_pdf(path, password)
     return RawDocument(

@@ -107,11 +107,15 @@ def _org_name(clause: str, g: places.Gazetteer) -> str:
     return unit
 
 
+_QUOTES = {"“": "”", "「": "」", '"': '"'}
+
+
 def opening(text: str) -> str:
     """The passage's first sentence, after a quotation it may open with (“执法为民……。”南充市…)."""
     text = _BULLET.sub("", text.lstrip())
-    if text.startswith(("“", "「", '"')):
-        close = text.find("”" if text[0] == "“" else ("」" if text[0] == "「" else '"', 1), 1)
+    closer = _QUOTES.get(text[:1])
+    if closer:
+        close = text.find(closer, 1)
         if 0 < close < 120 and text[close + 1 :].strip():
             text = text[close + 1 :].lstrip("，, ")
     return _first_sentence(text)
