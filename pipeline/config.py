@@ -31,6 +31,9 @@ STOPWORDS = DICT_DIR / "stopwords.txt"
 REGIONS = DICT_DIR / "regions.tsv"
 #: Short forms of region names that no suffix rule derives (伊犁州, 第八师).
 REGION_ALIASES = DICT_DIR / "region_aliases.tsv"
+#: Concept lexicons per category (many ways to say one problem) and the guide's tie-break rules.
+CONCEPTS = DICT_DIR / "concepts.tsv"
+TIEBREAKS = DICT_DIR / "tiebreaks.tsv"
 
 #: Trained models, one folder per version; ``default`` is whatever DEFAULT_POINTER names.
 MODELS_DIR = Path(os.environ.get("BULLETINS_MODELS", ROOT / "models"))

@@ -34,7 +34,7 @@ def test_model_predict_empty_input(default_model):
 
 def test_model_shipped_default_meets_sidecar_contract(default_model):
     meta = default_model.meta
-    for key in ("libraries", "categories", "thresholds", "training", "metrics", "model_sha256", "version"):
+    for key in ("libraries", "categories", "thresholds", "training", "metrics", "files", "version"):
         assert key in meta
     assert meta["training"]["data_sha256"] and meta["training"]["samples"] >= 1000
     assert meta["model_bytes"] <= 20_000_000
@@ -46,52 +46,53 @@ def test_model_missing_is_clear(tmp_path):
         load_model("nope", tmp_path)
 
 
-def test_model_tampered_file_not_unpickled(trained_models, tmp_path):
+@pytest.mark.parametrize("name", ["model.json", "model.npz"])
+def test_model_tampered_file_not_read(trained_models, tmp_path, name):
     copy = tmp_path / "copy"
     shutil.copytree(trained_models / "base", copy)
-    with open(copy / "model.joblib", "ab") as fh:
+    with open(copy / name, "ab") as fh:
         fh.write(b"\0")
-    with pytest.raises(ModelError, match="does not match the SHA-256.*will not be unpickled"):
+    with pytest.raises(ModelError, match=f"{name} does not match the SHA-256.*will not be read"):
         load_model(copy)
 
 
-def test_model_other_sklearn_version_refused(trained_models, tmp_path):
+def test_model_old_pickled_format_refused(trained_models, tmp_path):
     copy = tmp_path / "old"
     shutil.copytree(trained_models / "base", copy)
     meta = json.loads((copy / "metadata.json").read_text(encoding="utf-8"))
-    meta["libraries"]["scikit-learn"] = "0.24.2"
+    del meta["format"]
+    meta["model_file"] = "../../elsewhere/x.joblib"  # a sidecar never names the files read
     (copy / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
-    with pytest.raises(ModelError, match="trained with scikit-learn 0.24.2.*retrain with `bulletins train`"):
+    with pytest.raises(ModelError, match="found an older pickled model.*old pickled models are never loaded"):
         load_model(copy)
 
 
-def test_model_pipeline_is_stock_sklearn(trained_models):
-    from sklearn.pipeline import Pipeline
+def test_model_files_are_plain_data(trained_models):
+    import numpy as np
 
-    model = load_model("base", trained_models)
-    assert isinstance(model.pipeline, Pipeline)
-    assert "lambda" not in repr(model.pipeline.get_params())
-
-
-#: Project functions the shipped model's pickle refers to by import path. Moving or renaming
-#: one breaks loading of every saved model: keep them where they are, or retrain and update.
-PICKLED_PROJECT_FUNCTIONS = {"pipeline.classify.segment.tokenize", "pipeline.taxonomy.cue_terms"}
+    folder = trained_models / "base"
+    assert sorted(p.name for p in folder.iterdir()) == ["MODEL_CARD.md", "metadata.json", "model.json", "model.npz"]
+    json.loads((folder / "model.json").read_text(encoding="utf-8"))
+    with np.load(folder / "model.npz", allow_pickle=False) as npz:  # raises if any array needs pickle
+        assert {"coef", "intercept", "thresholds"} <= set(npz.files)
 
 
-def test_model_pickled_project_functions_are_pinned(default_model):
-    found = set()
+def test_model_rebuilt_from_files_predicts_what_the_fitted_one_does(small_corpus, tmp_path):
+    from pipeline.classify.classifier import BulletinClassifier
+    from pipeline.classify.labeled import read_labeled
+    from pipeline.classify.model import save_model
 
-    def walk(obj, depth=0):
-        if depth > 20:
-            return
-        if callable(obj) and getattr(obj, "__module__", "").startswith("pipeline"):
-            found.add(f"{obj.__module__}.{obj.__qualname__}")
-        if hasattr(obj, "get_params"):
-            for value in obj.get_params(deep=False).values():
-                walk(value, depth + 1)
-        if isinstance(obj, (list, tuple)):
-            for value in obj:
-                walk(value, depth + 1)
+    rows = read_labeled(small_corpus / "slice.jsonl")
+    fitted = BulletinClassifier(folds=3).fit([r.text for r in rows[:240]], [r.labels for r in rows[:240]])
+    saved = save_model(fitted, tmp_path / "m", {})
+    loaded = load_model(tmp_path / "m")
+    texts = [r.text for r in rows[240:]]
+    assert loaded.classifier.predict(texts) == fitted.predict(texts)
+    assert (loaded.classifier.scores(texts) == fitted.scores(texts)).all()
+    assert saved.version == loaded.version
 
-    walk(default_model.pipeline)
-    assert found == PICKLED_PROJECT_FUNCTIONS
+
+def test_model_classifier_is_one_object(default_model):
+    # What `bulletins predict` does (windows, thresholds, tie-break rules) is predict().
+    texts = ["执法人员开着执法车接孩子放学，还在车上收了商户送的两条烟。"]
+    assert predict(default_model, texts).loc[0, "labels"] == default_model.classifier.predict(texts)[0]

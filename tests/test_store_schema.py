@@ -29,7 +29,7 @@ def test_store_schema_created_with_version(tmp_path):
     with open_store(db) as st:
         tables = {r[0] for r in st.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         version = st.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
-    assert tables == {"meta", "bulletins", "passages", "predictions", "errors"}
+    assert tables == {"meta", "bulletins", "passages", "predictions", "errors", "corrections"}
     assert version == str(SCHEMA_VERSION)
     with open_store(db) as st:  # reopening keeps it
         assert st.model_versions() == {}

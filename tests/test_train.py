@@ -28,7 +28,7 @@ def test_train_never_overwrites(trained_models, small_corpus):
 def test_train_reproducible_model_hash(trained_models, small_corpus):
     result = train(name="again", models_dir=trained_models, corpus_dir=small_corpus, compare=False)
     base = json.loads((trained_models / "base" / "metadata.json").read_text(encoding="utf-8"))
-    assert result.model.meta["model_sha256"] == base["model_sha256"]
+    assert result.model.meta["files"] == base["files"]
     assert result.model.meta["training"]["data_sha256"] == base["training"]["data_sha256"]
 
 
@@ -76,10 +76,10 @@ def test_train_model_bytes_identical_across_processes(small_corpus, tmp_path):
 
     code = (
         "import sys; from pathlib import Path; from pipeline.classify.labeled import read_labeled;"
-        "from pipeline.classify.model import fit, save_model;"
+        "from pipeline.classify.classifier import BulletinClassifier; from pipeline.classify.model import save_model;"
         "rows = read_labeled(Path(sys.argv[1]))[:200];"
-        "p, t = fit([r.text for r in rows], [r.labels for r in rows], folds=2);"
-        "print(save_model(p, t, Path(sys.argv[2]), {}).meta['model_sha256'])"
+        "c = BulletinClassifier(folds=2).fit([r.text for r in rows], [r.labels for r in rows]);"
+        "print(save_model(c, Path(sys.argv[2]), {}).meta['files'])"
     )
     hashes = set()
     for k, hashseed in enumerate(("1", "2")):

@@ -32,6 +32,7 @@ def render_model_card(model: Model) -> str:
     tr = meta.get("training", {})
     cols = [
         ("cv", "model, 5-fold CV"),
+        ("cv_nested", "model, nested CV"),
         ("baseline_cv", "cue words, same passages"),
         ("holdout", "model, held-out split"),
         ("seed", "model, seed bulletin"),
@@ -55,18 +56,23 @@ def render_model_card(model: Model) -> str:
         "",
         "## What it is",
         "",
-        "- TF-IDF over jieba words (1–2-grams, campaign user dictionary) and character 1–3-grams; "
-        "one-vs-rest linear SVMs with sigmoid-calibrated probabilities (scikit-learn `Pipeline`).",
+        "- Features: TF-IDF over jieba words (1–2-grams, campaign user dictionary; segmented by rjieba) and "
+        "character 1–3-grams, the guide's cue words, and concept lexicons (`corpus/dictionaries/concepts.tsv`: "
+        "the many ways to say one problem). Each text is read first: the six category names recited as aims "
+        "are neutralised and negated findings (未发现……) dropped.",
+        "- One logistic regression per category (one-vs-rest, balanced classes), saved as plain data "
+        "(`model.json`, `model.npz`): loading runs no code from the model folder.",
         "- A passage is scored whole, sentence by sentence and by adjacent sentence pairs; each category "
-        "keeps its best score. A category is predicted when its score reaches its threshold; none → `无`.",
+        "keeps its best score. A category is predicted when its score reaches its threshold; then the guide's "
+        "tie-breaks complete the labels (`corpus/dictionaries/tiebreaks.tsv`), and the six names listed as "
+        "topics examined tag every name listed; none → `无`.",
         "- Thresholds chosen per category by 5-fold cross-validation: "
         + ", ".join(f"{c} {meta['thresholds'][c]:.3f}" for c in CATEGORIES)
         + ".",
         f"- Trained {meta.get('created', '')} on {tr.get('samples')} passages "
         f"(data SHA-256 `{tr.get('data_sha256', '')[:16]}…`), {tr.get('holdout_samples')} held out "
         f"({tr.get('holdout_rule')}); scikit-learn {meta['libraries']['scikit-learn']}, "
-        f"jieba {meta['libraries']['jieba']}; model file {meta['model_bytes'] / 1e6:.1f} MB, "
-        f"SHA-256 `{meta['model_sha256'][:16]}…`.",
+        f"{meta['libraries'].get('segmenter', '')}; model files {meta['model_bytes'] / 1e6:.1f} MB.",
         "",
         "Training passages per category: "
         + ", ".join(f"{c} {tr.get('per_category', {}).get(c)}" for c in CATEGORIES)
@@ -76,7 +82,8 @@ def render_model_card(model: Model) -> str:
         "",
         _table(per_rows, ["category"] + [label for _, label in cols]),
         "",
-        "- *5-fold CV* is nested: thresholds are chosen inside each training fold.",
+        "- *5-fold CV*: the out-of-fold predictions the thresholds were chosen on (slightly optimistic); "
+        "*nested CV*, when present, chooses thresholds inside each training fold.",
         "- *Held-out split*: the fixed 15% of the team corpus no model version is trained on; versions are "
         "compared there.",
         "- *Seed bulletin*: the 22 article passages of the real bulletin `corpus/bulletins/sichuan-2021-08.txt`, "

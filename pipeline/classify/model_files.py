@@ -14,7 +14,9 @@ from pathlib import Path
 from pipeline import config
 from pipeline.errors import ModelError
 
-MODEL_FILE = "model.joblib"
+#: The classifier as plain data: parameters and vocabularies, and arrays (no pickle).
+STATE_FILE = "model.json"
+ARRAYS_FILE = "model.npz"
 META_FILE = "metadata.json"
 
 

@@ -97,7 +97,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         models_dir=args.models_dir,
         text_column=args.text_column,
         learning_curve=args.learning_curve,
+        nested=args.nested,
         seed=args.seed,
+        progress=lambda line: print(f"bulletins train: {line}", file=sys.stderr, flush=True),
     )
     m = result.model.meta["metrics"]
     print(f"trained {result.model.version} in {result.model.path}")
@@ -204,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--text-column", default="text")
     p.add_argument("--seed", type=int, default=config.SEED)
     p.add_argument("--learning-curve", action="store_true", help="also measure a learning curve (slower)")
+    p.add_argument("--nested", action="store_true", help="also measure a nested cross-validation (slower)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("review", help="export stored passages to label, most informative first")
@@ -225,9 +228,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="promote even if its held-out F1 is lower")
     p.set_defaults(func=cmd_promote)
 
-    from pipeline.cli import store_commands
+    from pipeline.cli import store_commands, web_commands
 
     store_commands.register(sub)
+    web_commands.register(sub)
     return parser
 
 

@@ -12,6 +12,8 @@ This is the only module that imports :mod:`sqlite3`. The schema (``docs/batch.md
   category was predicted and, if so, the evidence terms. Predictions of earlier model
   versions are kept, so switching back to a model costs nothing.
 * ``errors``: the last failure per file path (cleared when the file is read successfully).
+* ``corrections``: people's corrections of a passage's labels (with reviewer and time), keyed
+  by the bulletin's content hash and the passage's index; the latest per passage counts.
 
 Every write of one file happens in one transaction: a crash or Ctrl-C loses at most the file
 being written. Counts and issue lists are both computed from :func:`labels_frame`, one row
@@ -23,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,15 +40,33 @@ from pipeline.taxonomy import CATEGORIES
 if TYPE_CHECKING:
     import pandas as pd
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+
+#: People's corrections of a passage's labels (the web view's 校正), one row per correction:
+#: the latest per passage counts. Keyed by the bulletin's content hash and the passage's index,
+#: not by row ids, so that a correction survives the bulletin being read again (``--force``);
+#: the text is kept so that corrections stay usable for training even if the bulletin is gone.
+_CORRECTIONS = """
+CREATE TABLE IF NOT EXISTS corrections (
+    id            INTEGER PRIMARY KEY,
+    sha256        TEXT NOT NULL,
+    idx           INTEGER NOT NULL,
+    text          TEXT NOT NULL,
+    labels        TEXT NOT NULL,
+    model_version TEXT,
+    predicted     TEXT NOT NULL,
+    reviewer      TEXT NOT NULL,
+    at            TEXT NOT NULL
+);"""
 
 #: Statements that bring a store of version N to N + 1, applied in order on open, so that
 #: an office's existing store keeps its results across upgrades.
 _MIGRATIONS: dict[int, str] = {
     1: "ALTER TABLE bulletins ADD COLUMN reader TEXT NOT NULL DEFAULT '';",
+    2: _CORRECTIONS,
 }
 
-_SCHEMA = """
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -106,6 +127,7 @@ CREATE TABLE IF NOT EXISTS errors (
     engine  TEXT NOT NULL,
     at      TEXT NOT NULL
 );
+{_CORRECTIONS}
 """
 
 
@@ -302,6 +324,64 @@ class Store:
                 (str(Path(path).resolve()), sha256, error, message, engine, _now()),
             )
 
+    def record_correction(self, passage_id: int, labels: Sequence[str], reviewer: str) -> int:
+        """Record a person's labels for a stored passage (one transaction).
+
+        The passage is kept by its bulletin's content hash and index with its text, so the
+        correction survives the bulletin being read again. The model's labels at the time
+        (the bulletin's current version) are kept beside it.
+
+        Args:
+            passage_id: the passage.
+            labels: the correct categories (any order; empty: none of them).
+            reviewer: who corrected it.
+
+        Returns:
+            The correction's id.
+
+        Raises:
+            StoreError: no such passage, an unknown category or no reviewer.
+        """
+        unknown = [c for c in labels if c not in CATEGORIES]
+        if unknown:
+            raise StoreError(f"expected categories among {'、'.join(CATEGORIES)}, found {'、'.join(unknown)}")
+        reviewer = " ".join(str(reviewer).split())
+        if not reviewer:
+            raise StoreError("a correction needs the reviewer's name")
+        chosen = [c for c in CATEGORIES if c in set(labels)]
+        with self.transaction() as c:
+            row = c.execute(
+                "SELECT b.sha256, p.idx, p.text, b.model_version FROM passages p JOIN bulletins b "
+                "ON b.id = p.bulletin_id WHERE p.id = ?",
+                (passage_id,),
+            ).fetchone()
+            if row is None:
+                raise StoreError(f"no passage {passage_id} in the store", self.path, "reload the page")
+            sha, idx, text, version = row
+            predicted = [
+                r[0]
+                for r in c.execute(
+                    "SELECT category FROM predictions WHERE passage_id = ? AND model_version = ? AND predicted = 1",
+                    (passage_id, version),
+                )
+            ]
+            cur = c.execute(
+                "INSERT INTO corrections (sha256, idx, text, labels, model_version, predicted, reviewer, at) "
+                "VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    sha,
+                    idx,
+                    text,
+                    _dumps(chosen),
+                    version,
+                    _dumps([c_ for c_ in CATEGORIES if c_ in predicted]),
+                    reviewer,
+                    _now(),
+                ),
+            )
+            assert cur.lastrowid is not None
+            return cur.lastrowid
+
     def _insert_predictions(
         self,
         c: sqlite3.Connection,
@@ -490,3 +570,183 @@ def errors(db: Path = config.DB_PATH) -> list[StoredError]:
     """The failures recorded in a store (last one per path)."""
     with open_store(db, create=False) as st:
         return st.errors()
+
+
+# --- the web view: passages, corrections, change detection ---------------------------------
+
+
+def store_totals(db: Path) -> dict[str, int]:
+    """How much the store holds: ``bulletins``, ``passages``, ``errors`` and ``corrections``
+    (distinct corrected passages).
+
+    Raises:
+        StoreError: no store at ``db``.
+    """
+    with open_store(db, create=False) as st:
+        one = st.conn.execute
+        return {
+            "bulletins": one("SELECT COUNT(*) FROM bulletins").fetchone()[0],
+            "passages": one("SELECT COUNT(*) FROM passages").fetchone()[0],
+            "errors": one("SELECT COUNT(*) FROM errors").fetchone()[0],
+            "corrections": one("SELECT COUNT(*) FROM (SELECT 1 FROM corrections GROUP BY sha256, idx)").fetchone()[0],
+        }
+
+
+def prediction_versions(db: Path) -> list[str]:
+    """Every model version with predictions in the store, by name."""
+    with open_store(db, create=False) as st:
+        return [r[0] for r in st.conn.execute("SELECT DISTINCT model_version FROM predictions ORDER BY 1")]
+
+
+def stored_paths(db: Path) -> list[str]:
+    """The path each stored bulletin was last read from, in order."""
+    with open_store(db, create=False) as st:
+        return [r[0] for r in st.conn.execute("SELECT path FROM bulletins ORDER BY path")]
+
+
+def passage_keys(db: Path) -> list[tuple[int, str, int]]:
+    """``(passage id, bulletin sha256, passage index)`` of every stored passage."""
+    with open_store(db, create=False) as st:
+        return st.conn.execute(
+            "SELECT p.id, b.sha256, p.idx FROM passages p JOIN bulletins b ON b.id = p.bulletin_id"
+        ).fetchall()
+
+
+_PASSAGE_SQL = """
+SELECT p.id AS passage_id, p.bulletin_id, p.idx AS "index", p.section, p.subsection, p.unit, p.region,
+       p.date AS event_date, COALESCE(p.date, b.date) AS date, p.page, p.char_start, p.char_end, p.text,
+       b.sha256, b.name AS file, b.path, b.title, b.year, b.issue_no, b.issuer, b.date AS bulletin_date,
+       b.model_version, b.classified_at, b.engine, b.reader
+FROM passages p JOIN bulletins b ON b.id = p.bulletin_id
+WHERE p.id = ?
+"""
+
+
+def passage_detail(db: Path, passage_id: int) -> dict | None:
+    """One passage in its bulletin: the passage and bulletin fields, the passages just before
+    and after it, its predictions by every model version and its corrections.
+
+    Returns:
+        ``None`` when there is no such passage; else the columns of the passage query and
+        ``before``/``after`` (``{"passage_id", "index", "section", "text"}`` or ``None``),
+        ``predictions`` (model version -> category -> ``{"score", "predicted", "evidence"}``)
+        and ``corrections`` (newest first: ``id, labels, predicted, model_version, reviewer, at``).
+
+    Raises:
+        StoreError: no store at ``db``.
+    """
+    with open_store(db, create=False) as st:
+        cur = st.conn.execute(_PASSAGE_SQL, (passage_id,))
+        row = cur.fetchone()
+        if row is None:
+            return None
+        out = dict(zip([d[0] for d in cur.description], row))
+        near_sql = (
+            "SELECT id, idx, section, text FROM passages WHERE bulletin_id = ? AND idx {} ? ORDER BY idx {} LIMIT 1"
+        )
+        for key, sql in (("before", near_sql.format("<", "DESC")), ("after", near_sql.format(">", "ASC"))):
+            near = st.conn.execute(sql, (out["bulletin_id"], out["index"])).fetchone()
+            out[key] = dict(zip(("passage_id", "index", "section", "text"), near)) if near else None
+        predictions: dict[str, dict[str, dict]] = {}
+        for version, category, score, predicted, evidence in st.conn.execute(
+            "SELECT model_version, category, score, predicted, evidence FROM predictions WHERE passage_id = ? "
+            "ORDER BY model_version",
+            (passage_id,),
+        ):
+            predictions.setdefault(version, {})[category] = {
+                "score": float(score),
+                "predicted": bool(predicted),
+                "evidence": json.loads(evidence) if evidence else [],
+            }
+        out["predictions"] = {v: {c: cats[c] for c in CATEGORIES if c in cats} for v, cats in predictions.items()}
+        out["corrections"] = [
+            {
+                "id": i,
+                "labels": json.loads(labels),
+                "predicted": json.loads(predicted),
+                "model_version": version,
+                "reviewer": reviewer,
+                "at": at,
+            }
+            for i, labels, predicted, version, reviewer, at in st.conn.execute(
+                "SELECT id, labels, predicted, model_version, reviewer, at FROM corrections "
+                "WHERE sha256 = ? AND idx = ? ORDER BY id DESC",
+                (out["sha256"], out["index"]),
+            )
+        ]
+        return out
+
+
+_CORRECTIONS_SQL = """
+SELECT c.id, c.sha256, c.idx AS "index", c.text, c.labels, c.predicted, c.model_version AS corrected_version,
+       c.reviewer, c.at, p.id AS passage_id, b.title, b.year, b.issue_no, b.name AS file, p.section, p.unit,
+       p.region, COALESCE(p.date, b.date) AS date, p.page, b.model_version
+FROM corrections c
+LEFT JOIN bulletins b ON b.sha256 = c.sha256
+LEFT JOIN passages p ON p.bulletin_id = b.id AND p.idx = c.idx
+WHERE c.id IN (SELECT MAX(id) FROM corrections GROUP BY sha256, idx)
+ORDER BY c.id DESC
+"""
+
+
+def latest_corrections(db: Path) -> list[dict]:
+    """The latest correction of each corrected passage, newest first.
+
+    Each record has the correction (``id, sha256, index, text, labels, predicted,
+    corrected_version, reviewer, at``), the passage's context when it is still stored
+    (``passage_id, title, year, issue_no, file, section, unit, region, date, page`` and
+    ``model_version``, the bulletin's current version; ``None`` when gone) and that
+    version's ``scores`` (category -> score) and ``evidence`` (predicted category -> terms).
+
+    Raises:
+        StoreError: no store at ``db``.
+    """
+    with open_store(db, create=False) as st:
+        cur = st.conn.execute(_CORRECTIONS_SQL)
+        names = [d[0] for d in cur.description]
+        rows = [dict(zip(names, r)) for r in cur.fetchall()]
+        by_passage = {r["passage_id"]: r for r in rows if r["passage_id"] is not None}
+        for r in rows:
+            r["labels"], r["predicted"] = json.loads(r["labels"]), json.loads(r["predicted"])
+            r["scores"], r["evidence"] = {}, {}
+        ids = list(by_passage)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for pid, category, score, predicted, evidence in st.conn.execute(
+                "SELECT r.passage_id, r.category, r.score, r.predicted, r.evidence FROM predictions r "
+                "JOIN passages p ON p.id = r.passage_id JOIN bulletins b ON b.id = p.bulletin_id "
+                f"WHERE r.model_version = b.model_version AND r.passage_id IN ({marks})",
+                chunk,
+            ):
+                rec = by_passage[pid]
+                rec["scores"][category] = float(score)
+                if predicted:
+                    rec["evidence"][category] = json.loads(evidence) if evidence else []
+        return rows
+
+
+class ChangeWatch:
+    """Tells whether anyone changed the store: SQLite's ``PRAGMA data_version`` on a
+    connection of its own, which changes whenever another connection commits.
+
+    Cheap (no table is read), and safe to share between threads. The store must exist.
+
+    Args:
+        db: the store.
+    """
+
+    def __init__(self, db: Path) -> None:
+        with open_store(db, create=False):
+            pass  # refuse a missing or foreign file (sqlite3.connect would create one)
+        self._conn = sqlite3.connect(db, check_same_thread=False, isolation_level=None, timeout=30)
+        self._lock = threading.Lock()
+
+    def version(self) -> int:
+        """A number that differs after every commit by another connection."""
+        with self._lock:
+            return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

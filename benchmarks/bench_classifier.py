@@ -1,0 +1,133 @@
+"""The classifier on other people's writing: figures, ablations, speed and size.
+
+Measures on every held-out set in ``corpus/heldout`` (never trained on): ``outside`` (320
+passages by four writers who never saw the corpus or the model, nine registers, labeled
+blind by two labelers), ``fresh`` (150 passages by an independent writer) and ``seed`` (the
+real bulletin's 22 passages). Prints per set: macro-F1, per-category F1, the share of
+passages reporting no problem that get a category, and the cue-word baseline per category.
+
+    python benchmarks/bench_classifier.py                 # the shipped default model
+    python benchmarks/bench_classifier.py --ablate        # also retrain without each component
+    python benchmarks/bench_classifier.py --speed-only
+
+Speed is CPU time of ``predict`` on the corpus's distinct passages in one process (one core),
+after a warm-up; size is the model files' bytes; load time is ``load_model`` in a fresh process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pipeline import config
+from pipeline.classify.labeled import load_corpus, read_labeled
+from pipeline.classify.metrics import baseline_metrics, metrics
+from pipeline.taxonomy import CATEGORIES
+
+#: Components and the classifier options that switch each off.
+ABLATIONS = {
+    "no tie-break rules": {"rules": False},
+    "no sentence windows": {"windows": False},
+    "no concept lexicons": {"blocks": ("words", "chars", "cues")},
+    "no cue words": {"blocks": ("words", "chars", "concepts")},
+    "no word features": {"blocks": ("chars", "cues", "concepts")},
+    "no character n-grams": {"blocks": ("words", "cues", "concepts")},
+}
+
+
+def heldout_sets() -> dict[str, list]:
+    return {p.stem: read_labeled(p) for p in sorted(config.HELDOUT_DIR.glob("*.jsonl"))}
+
+
+def figures(predict, sets: dict[str, list]) -> dict[str, dict]:
+    out = {}
+    for name, rows in sets.items():
+        pred = predict([r.text for r in rows])
+        m = metrics([r.labels for r in rows], pred)
+        none = [i for i, r in enumerate(rows) if not r.labels]
+        m["no_problem_flagged"] = sum(1 for i in none if pred[i]) / max(len(none), 1)
+        m["baseline"] = baseline_metrics([r.text for r in rows], [r.labels for r in rows])
+        out[name] = m
+    return out
+
+
+def print_figures(title: str, figs: dict[str, dict], baseline: bool = True) -> None:
+    print(f"\n{title}")
+    head = f"{'set':<10}{'macro':>7}" + "".join(f"{c:>8}" for c in CATEGORIES) + f"{'no-problem flagged':>20}"
+    print(head)
+    for name, m in figs.items():
+        per = "".join(f"{m['per_category'][c]['f1']:>10.3f}" for c in CATEGORIES)
+        print(f"{name:<10}{m['macro_f1']:>7.3f}{per}{m['no_problem_flagged']:>18.1%}")
+        if baseline:
+            b = m["baseline"]
+            per = "".join(f"{b['per_category'][c]['f1']:>10.3f}" for c in CATEGORIES)
+            print(f"{'  cues':<10}{b['macro_f1']:>7.3f}{per}")
+
+
+def speed(model) -> None:
+    from pipeline.classify.model import predict
+
+    texts = sorted({r.text for r in load_corpus()})
+    predict(model, texts[:50])
+    start = time.process_time()
+    predict(model, texts)
+    cpu = time.process_time() - start
+    size = model.meta["model_bytes"]
+    code = (
+        "import time; t = time.perf_counter(); from pipeline.classify.model import load_model; "
+        f"load_model({str(model.path)!r}); print(time.perf_counter() - t)"
+    )
+    load = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT).stdout)
+    print(
+        f"\nspeed: {len(texts) / cpu:,.0f} passages/s per core (CPU time, {len(texts)} passages, "
+        f"{sum(map(len, texts)) / len(texts):.0f} characters on average)"
+    )
+    print(f"model files: {size / 1e6:.1f} MB; load in a fresh process (imports included): {load:.2f} s")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", help="model name or folder (default: the default model)")
+    ap.add_argument("--ablate", action="store_true", help="retrain without each component (minutes each)")
+    ap.add_argument("--speed-only", action="store_true")
+    args = ap.parse_args()
+
+    from pipeline.classify.model import load_model
+
+    model = load_model(args.model)
+    if not args.speed_only:
+        sets = heldout_sets()
+        figs = figures(model.classifier.predict, sets)
+        print_figures(f"model {model.version} (cue-word baseline below each row)", figs)
+        cv = model.meta.get("metrics", {}).get("cv", {}).get("macro_f1")
+        if cv is not None and "outside" in figs:
+            print(
+                f"\nover-fitting: CV macro-F1 {cv:.3f} minus outside {figs['outside']['macro_f1']:.3f} "
+                f"= {cv - figs['outside']['macro_f1']:+.3f} (target at most +0.05)"
+            )
+        if args.ablate:
+            from pipeline.classify.classifier import BulletinClassifier
+
+            rows = load_corpus()
+            texts, labels = [r.text for r in rows], [r.labels for r in rows]
+            full = figures(BulletinClassifier().fit(texts, labels).predict, sets)
+            print("\nablation: macro-F1 per held-out set, full model retrained on the whole corpus, then without each")
+            print(f"{'':<24}" + "".join(f"{n:>10}" for n in sets))
+            print(f"{'full':<24}" + "".join(f"{full[n]['macro_f1']:>10.3f}" for n in sets))
+            for name, options in ABLATIONS.items():
+                figs_ = figures(BulletinClassifier(**options).fit(texts, labels).predict, sets)
+                print(f"{name:<24}" + "".join(f"{figs_[n]['macro_f1'] - full[n]['macro_f1']:>+10.3f}" for n in sets))
+            print(json.dumps({"note": "differences are against the 'full' row"}))
+    speed(model)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,276 @@
+"""The classifier, as one object: what ``bulletins predict`` does is :meth:`predict`.
+
+:class:`BulletinClassifier` follows scikit-learn's ``fit``/``predict`` conventions and
+holds everything a prediction needs:
+
+1. features (:class:`pipeline.classify.features.TextFeatures`) of the passage and of its
+   sentence windows;
+2. one logistic regression per category (one-vs-rest, balanced classes), and one more, the
+   *gate*, for "reports any problem at all"; a passage keeps the best probability over its
+   windows, so one sentence reporting a problem in a long paragraph is not diluted by the
+   rest;
+3. per-category thresholds and a gate threshold, chosen on out-of-fold probabilities: a
+   passage the gate finds no problem in gets no category (this halves the categories given
+   to passages that report none: topic words without a problem);
+4. the labeling guide's tie-breaks as label-completion rules
+   (``corpus/dictionaries/tiebreaks.tsv``: 公车私用 tags 作风不优 + 执法不廉 …), which fire when
+   the model found one of a rule's categories; and the six category names listed as topics
+   examined (座谈, 问卷, 排查 …) tag every name listed.
+
+The fitted state is plain data (:meth:`state` / :meth:`from_state`): vocabularies, idf
+weights, coefficients and thresholds; loading it runs no code from the model folder.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import KFold
+
+from pipeline import config
+from pipeline.classify.features import TextFeatures
+from pipeline.classify.metrics import label_matrix
+from pipeline.classify.reading import examined_names
+from pipeline.taxonomy import CATEGORIES
+
+#: Candidate thresholds searched per category.
+THRESHOLD_GRID = np.round(np.arange(0.10, 0.91, 0.025), 3)
+#: F1 within this much of the best counts as a tie when choosing a threshold.
+THRESHOLD_TOLERANCE = 0.005
+
+
+@dataclass(frozen=True)
+class TieBreak:
+    name: str
+    pattern: re.Pattern
+    labels: tuple[str, ...]
+
+
+@lru_cache(maxsize=4)
+def load_tiebreaks(path: Path = config.TIEBREAKS) -> tuple[TieBreak, ...]:
+    """The guide's tie-breaks as rules: a pattern and the categories it completes."""
+    with open(path, encoding="utf-8", newline="") as fh:
+        return tuple(
+            TieBreak(row["rule"], re.compile(row["pattern"]), tuple(row["labels"].split("、")))
+            for row in csv.DictReader(fh, delimiter="\t")
+        )
+
+
+def best_thresholds(y: np.ndarray, proba: np.ndarray) -> list[float]:
+    """Per-category thresholds that maximise F1 on out-of-fold probabilities.
+
+    The F1 curve is flat near its top, and where exactly the top falls is noise of the
+    folds: among thresholds within :data:`THRESHOLD_TOLERANCE` of the best F1, the one
+    closest to 0.5 is taken, so that no category gets an extreme cut by chance.
+    """
+    out = []
+    for k in range(y.shape[1]):
+        f1s = []
+        for t in THRESHOLD_GRID:
+            pred = proba[:, k] >= t
+            tp = int(np.sum(pred & (y[:, k] == 1)))
+            denom = int(pred.sum()) + int(y[:, k].sum())
+            f1s.append(2 * tp / denom if denom else 0.0)
+        top = max(f1s)
+        near = [float(t) for t, f in zip(THRESHOLD_GRID, f1s) if f >= top - THRESHOLD_TOLERANCE]
+        out.append(min(near, key=lambda t: (abs(t - 0.5), t)))
+    return out
+
+
+def complete_labels(text: str, labels: set[str]) -> set[str]:
+    """Labels after the guide's tie-breaks and the examined-names rule."""
+    out = set(labels)
+    for rule in load_tiebreaks():
+        if out & set(rule.labels) and rule.pattern.search(text):
+            out |= set(rule.labels)
+    out |= set(examined_names(text))
+    return out
+
+
+@dataclass
+class BulletinClassifier:
+    """Multi-label classifier of passages into the six categories.
+
+    Args:
+        C: inverse regularisation of the logistic regressions.
+        windows: score sentence windows as well as the whole passage (the best counts).
+        rules: apply the tie-break rules after the thresholds.
+        gate: give no category where the gate finds no problem.
+        folds: cross-validation folds for the thresholds.
+        seed: random state of the folds.
+        blocks: feature blocks (see :mod:`pipeline.classify.features`), for ablations.
+    """
+
+    C: float = 8.0
+    windows: bool = True
+    rules: bool = True
+    gate: bool = True
+    folds: int = 5
+    seed: int = config.SEED
+    blocks: tuple[str, ...] = ("words", "chars", "cues", "concepts")
+    progress: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
+
+    # --- fitting ---------------------------------------------------------------------------
+
+    def _fit_weights(self, X: sp.csr_matrix, y: np.ndarray, weight: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Weights of the categories' regressions and, last, the gate's (any category)."""
+        y = np.column_stack([y, y.max(axis=1)])
+        coef = np.zeros((y.shape[1], X.shape[1]))
+        intercept = np.zeros(y.shape[1])
+        for k in range(y.shape[1]):
+            lr = LogisticRegression(C=self.C, class_weight="balanced", max_iter=3000, solver="liblinear")
+            lr.fit(X, y[:, k], sample_weight=weight)
+            coef[k], intercept[k] = lr.coef_.ravel(), lr.intercept_[0]
+        return coef, intercept
+
+    def oof_scores(
+        self, texts: Sequence[str], labels: Sequence[Sequence[str]], weight: Sequence[float] | None = None
+    ) -> np.ndarray:
+        """Out-of-fold scores of every passage (each scored by a model that never saw it)."""
+        texts = list(texts)
+        y = label_matrix(labels)
+        w = None if weight is None else np.asarray(weight, dtype=float)
+        out = np.zeros((y.shape[0], y.shape[1] + 1))
+        splits = list(KFold(n_splits=self.folds, shuffle=True, random_state=self.seed).split(texts))
+        for n, (train, test) in enumerate(splits, start=1):
+            if self.progress:
+                self.progress(f"fold {n}/{len(splits)}")
+            part = BulletinClassifier(**self._params())
+            part._fit_core([texts[i] for i in train], y[train], None if w is None else w[train])
+            out[test] = part.scores([texts[i] for i in test], gate=True)
+        return out
+
+    def _params(self) -> dict:
+        return {
+            "C": self.C,
+            "windows": self.windows,
+            "rules": self.rules,
+            "gate": self.gate,
+            "folds": self.folds,
+            "seed": self.seed,
+            "blocks": self.blocks,
+        }
+
+    def _fit_core(self, texts: list[str], y: np.ndarray, weight: np.ndarray | None) -> None:
+        self.features_ = TextFeatures(self.blocks).fit(texts)
+        self.coef_, self.intercept_ = self._fit_weights(self.features_.transform(texts), y, weight)
+
+    def fit(
+        self, texts: Sequence[str], labels: Sequence[Sequence[str]], sample_weight: Sequence[float] | None = None
+    ) -> BulletinClassifier:
+        """Fit the features and weights, and choose thresholds by cross-validation.
+
+        Args:
+            texts: passages.
+            labels: their label sets.
+            sample_weight: how much each passage counts (users' own labels count more);
+                thresholds are chosen on out-of-fold scores, weighted alike.
+        """
+        texts = list(texts)
+        y = label_matrix(labels)
+        oof = self.oof_scores(texts, labels, sample_weight)
+        self.thresholds_ = np.array(best_thresholds(y, oof[:, :-1]))
+        self.gate_threshold_ = self._best_gate(texts, labels, oof) if self.gate else 0.0
+        self.oof_ = oof
+        if self.progress:
+            self.progress("final fit")
+        self._fit_core(texts, y, None if sample_weight is None else np.asarray(sample_weight, dtype=float))
+        return self
+
+    def _best_gate(self, texts: list[str], labels: Sequence[Sequence[str]], oof: np.ndarray) -> float:
+        """The gate threshold with the best out-of-fold macro-F1 (the one nearest 0.5 among
+        those within :data:`THRESHOLD_TOLERANCE` of it); 0 turns the gate off."""
+        from pipeline.classify.metrics import metrics
+
+        f1s = {}
+        for t in (0.0, *np.round(np.arange(0.2, 0.71, 0.05), 2)):
+            self.gate_threshold_ = float(t)
+            f1s[float(t)] = metrics(labels, self.labels_from(texts, oof))["macro_f1"]
+        top = max(f1s.values())
+        return min((t for t, f in f1s.items() if f >= top - THRESHOLD_TOLERANCE), key=lambda t: (abs(t - 0.5), t))
+
+    # --- prediction ------------------------------------------------------------------------
+
+    def _proba(self, X: sp.csr_matrix) -> np.ndarray:
+        z = X @ self.coef_.T + self.intercept_
+        return 1.0 / (1.0 + np.exp(-np.asarray(z)))
+
+    def scores(self, texts: Sequence[str], gate: bool = False) -> np.ndarray:
+        """(n, categories) probabilities, each the best over the passage's windows; with
+        ``gate``, the gate's probability as a last column."""
+        out = self.score_windows(texts)[0]
+        return out if gate else out[:, :-1]
+
+    def score_windows(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, sp.csr_matrix, np.ndarray]:
+        """Scores, and for explanations: per passage and category the window row that gave
+        the score, the window features and each row's passage."""
+        texts = list(texts)
+        if self.windows:
+            X, owner = self.features_.windows(texts)
+        else:
+            X, owner = self.features_.transform(texts), np.arange(len(texts))
+        width = len(CATEGORIES) + 1  # the categories, then the gate
+        proba = self._proba(X) if X.shape[0] else np.zeros((0, width))
+        out = np.zeros((len(texts), width))
+        best = np.zeros((len(texts), width), dtype=int)
+        starts = np.searchsorted(owner, np.arange(len(texts)))
+        stops = np.append(starts[1:], len(owner))
+        for i, (a, b) in enumerate(zip(starts, stops)):
+            if b > a:
+                arg = proba[a:b].argmax(axis=0)
+                out[i] = proba[a + arg, np.arange(width)]
+                best[i] = a + arg
+        return out, best, X, owner
+
+    def labels_from(self, texts: Sequence[str], scores: np.ndarray) -> list[list[str]]:
+        """Label sets from scores (the categories', then the gate's): the gate, the
+        thresholds, then the tie-break rules."""
+        out = []
+        for text, row in zip(texts, scores):
+            labels: set[str] = set()
+            if row[-1] >= self.gate_threshold_:
+                labels = {c for c, s, t in zip(CATEGORIES, row, self.thresholds_) if s >= t}
+            if self.rules:
+                labels = complete_labels(text, labels)
+            out.append([c for c in CATEGORIES if c in labels])
+        return out
+
+    def predict(self, texts: Sequence[str]) -> list[list[str]]:
+        """The label set of each passage (categories in the guide's order)."""
+        texts = list(texts)
+        return self.labels_from(texts, self.scores(texts, gate=True))
+
+    # --- plain-data state ------------------------------------------------------------------
+
+    def state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        """Everything prediction needs, as JSON-ready metadata and arrays."""
+        meta, arrays = self.features_.state()
+        meta = {"params": self._params(), "features": meta, "categories": list(CATEGORIES)}
+        arrays = {
+            **arrays,
+            "coef": self.coef_,
+            "intercept": self.intercept_,
+            "thresholds": self.thresholds_,
+            "gate_threshold": np.array([self.gate_threshold_]),
+        }
+        return meta, arrays
+
+    @classmethod
+    def from_state(cls, meta: dict, arrays: dict[str, np.ndarray]) -> BulletinClassifier:
+        params = dict(meta["params"])
+        params["blocks"] = tuple(params["blocks"])
+        self = cls(**params)
+        self.features_ = TextFeatures.from_state(meta["features"], arrays)
+        self.coef_ = np.asarray(arrays["coef"], dtype=np.float64)
+        self.intercept_ = np.asarray(arrays["intercept"], dtype=np.float64)
+        self.thresholds_ = np.asarray(arrays["thresholds"], dtype=np.float64)
+        self.gate_threshold_ = float(arrays["gate_threshold"][0])
+        return self

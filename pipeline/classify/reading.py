@@ -1,0 +1,63 @@
+"""Reading a passage before it is scored: what it says, not which topic words it holds.
+
+Two of the classifier's measured failures come from words that appear without the problem
+being reported (see the labeling guide's tie-breaks):
+
+- the six category names recited as the campaign's aims ("聚焦宗旨不牢、作风不优……六个方面")
+  get no label, but the same names as topics actually discussed, surveyed or examined
+  ("围绕宗旨不牢、作风不优……开展座谈") get every name listed;
+- a negated finding ("检查中未发现吃拿卡要现象") reports no problem.
+
+:func:`prepare` replaces a recited list by a neutral phrase and drops negated clauses, so
+the features see neither; :func:`examined_names` says which names a passage lists as
+topics examined, for the classifier to add after prediction.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pipeline.taxonomy import CATEGORIES
+
+_NAME = "|".join(CATEGORIES)
+#: Three or more of the six names in a list ("宗旨不牢、作风不优、本领不强等问题").
+SIX_NAMES = re.compile(rf"(?:[“\"]?(?:{_NAME})[”\"]?[、，,和及与]*){{3,6}}")
+#: What makes a listed name a topic examined rather than an aim (guide: "topics actually
+#: discussed, surveyed or examined").
+_EXAMINED = re.compile(
+    r"座谈|调研|问卷|调查|排查|查摆|查找|梳理出?|自查|剖析|对照|征求意见|评议|台账|清单|分类(统计|汇总)|"
+    r"逐条|逐项|发现问题|查出|整改问题|问题\d+[个项条]"
+)
+_AIMS = re.compile(r"目标|围绕.{0,4}“?六个不|聚焦|着力解决|切实解决|重点整治|专项整治行动.{0,6}(部署|要求)|推动|努力")
+_MASK = "六个方面"
+_NOTHING = "未发现问题"
+
+#: A clause stating that a problem was not found ("未发现…", "没有收到投诉", "零投诉").
+_NEGATED = re.compile(
+    r"未发现|没有发现|没发现|未查(出|到|见)|没有查(出|到)|未出现|没有出现|未收到.{0,8}(投诉|举报)|没有收到.{0,8}(投诉|举报)|"
+    r"无一(起|例|件)|零投诉|零差评|均(符合|合规|规范)|全部(合格|规范|达标)"
+)
+_BUT = re.compile(r"但|但是|然而|不过|却")
+_CLAUSE = re.compile(r"(?<=[，,；;。！？!?])")
+
+
+def examined_names(text: str) -> list[str]:
+    """The category names a passage lists as topics examined (in the guide's order), or none
+    when it lists them as aims or not at all."""
+    names: set[str] = set()
+    for sentence in re.split(r"(?<=[。！？；])", text):
+        for m in SIX_NAMES.finditer(sentence):
+            listed = set(re.findall(_NAME, m.group(0)))
+            if len(listed) >= 3 and _EXAMINED.search(sentence) and not _AIMS.search(sentence):
+                names |= listed
+    return [c for c in CATEGORIES if c in names]
+
+
+def prepare(text: str) -> str:
+    """The passage as the features read it: recited name lists neutralised, negated clauses
+    dropped (a passage of negated findings only reads as "未发现问题", which training
+    passages of that kind teach the model)."""
+    text = SIX_NAMES.sub(lambda m: _MASK if len(set(re.findall(_NAME, m.group(0)))) >= 3 else m.group(0), text)
+    clauses = [c for c in _CLAUSE.split(text) if c]
+    kept = [c for c in clauses if not (_NEGATED.search(c) and not _BUT.search(c))]
+    return "".join(kept) if kept else _NOTHING

@@ -1,0 +1,66 @@
+"""The classifier's reading, lexicons and tie-break rules (no trained model needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.classify.classifier import complete_labels, load_tiebreaks
+from pipeline.classify.features import concept_terms, load_concepts
+from pipeline.classify.reading import examined_names, prepare
+from pipeline.taxonomy import CATEGORIES
+
+SIX = "宗旨不牢、作风不优、本领不强、担当不力、执法不廉、职责不明"
+
+
+def test_classifier_six_names_as_aims_are_neutralised():
+    text = f"专项整治行动的目标是，围绕{SIX}六个方面，推动执法队伍面貌整体提升。"
+    assert not any(c in prepare(text) for c in CATEGORIES)
+    assert examined_names(text) == []
+
+
+def test_classifier_six_names_as_topics_examined_are_all_tagged():
+    text = f"支队召开座谈会，围绕{SIX}等问题听取企业意见，梳理问题12个。"
+    assert examined_names(text) == list(CATEGORIES)
+
+
+@pytest.mark.parametrize(
+    "text, kept",
+    [
+        ("本次暗访未发现吃拿卡要现象。", "未发现问题"),
+        ("检查中未发现吃拿卡要问题，但发现2名执法人员着装不规范。", "但发现2名执法人员着装不规范。"),
+        ("执法人员未开具票据即放行车辆。", "执法人员未开具票据即放行车辆。"),  # 未 of a problem stays
+    ],
+)
+def test_classifier_negated_findings_dropped(text, kept):
+    assert prepare(text) == kept
+
+
+@pytest.mark.parametrize(
+    "text, category",
+    [
+        ("司机说交了八百块好处费才让走。", "执法不廉"),
+        ("他当着司机的面把驾驶证摔在地上。", "作风不优"),
+        ("大队给每个中队定了罚款任务，月底冲量。", "宗旨不牢"),
+        ("两个部门都来查，谁也不管后续。", "职责不明"),
+    ],
+)
+def test_classifier_concepts_find_paraphrases(text, category):
+    assert f"K:{category}" in concept_terms(text)
+
+
+def test_classifier_lexicons_name_known_categories():
+    assert {c.category for c in load_concepts()} == set(CATEGORIES)
+    assert all(set(r.labels) <= set(CATEGORIES) and len(r.labels) >= 2 for r in load_tiebreaks())
+
+
+@pytest.mark.parametrize(
+    "text, found, completed",
+    [
+        ("执法人员公车私用，开着执法车接孩子。", {"作风不优"}, {"作风不优", "执法不廉"}),
+        ("协管员单独上路拦车罚款。", {"职责不明"}, {"职责不明", "本领不强"}),
+        ("治超站只罚款不卸载。", {"本领不强"}, {"宗旨不牢", "本领不强"}),
+        ("治超站只罚款不卸载。", set(), set()),  # rules complete a finding, never invent one
+    ],
+)
+def test_classifier_tiebreaks_complete_labels(text, found, completed):
+    assert complete_labels(text, found) == completed
