@@ -32,8 +32,6 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import KFold
 
 from pipeline import config
 from pipeline.classify.features import TextFeatures
@@ -122,6 +120,8 @@ class BulletinClassifier:
 
     def _fit_weights(self, X: sp.csr_matrix, y: np.ndarray, weight: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """Weights of the categories' regressions and, last, the gate's (any category)."""
+        from sklearn.linear_model import LogisticRegression  # fitting only: prediction needs none
+
         y = np.column_stack([y, y.max(axis=1)])
         coef = np.zeros((y.shape[1], X.shape[1]))
         intercept = np.zeros(y.shape[1])
@@ -135,6 +135,8 @@ class BulletinClassifier:
         self, texts: Sequence[str], labels: Sequence[Sequence[str]], weight: Sequence[float] | None = None
     ) -> np.ndarray:
         """Out-of-fold scores of every passage (each scored by a model that never saw it)."""
+        from sklearn.model_selection import KFold
+
         texts = list(texts)
         y = label_matrix(labels)
         w = None if weight is None else np.asarray(weight, dtype=float)

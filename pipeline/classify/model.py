@@ -21,6 +21,7 @@ import logging
 import platform
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -215,7 +216,7 @@ def _evidence(model: Model, X: sp.csr_matrix, row: int, k: int, names: np.ndarra
     indices, data = X.indices[lo:hi], X.data[lo:hi]
     contrib = data * weights[indices]
     terms: list[str] = []
-    concepts = {c.name: c for c in load_concepts()}
+    concepts = _concepts_by_name()
     for j in np.argsort(-contrib):
         if contrib[j] <= 0 or len(terms) >= EVIDENCE_TERMS:
             break
@@ -231,6 +232,11 @@ def _evidence(model: Model, X: sp.csr_matrix, row: int, k: int, names: np.ndarra
             continue
         terms = [t for t in terms if t not in term] + [term]
     return terms
+
+
+@lru_cache(maxsize=1)
+def _concepts_by_name() -> dict:
+    return {c.name: c for c in load_concepts()}
 
 
 def _rule_evidence(text: str, category: str) -> list[str]:
