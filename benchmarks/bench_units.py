@@ -1,8 +1,15 @@
 """Units, regions and event dates on passages written by people who never saw the code.
 
-Reads ``benchmarks/data/units_gold.jsonl`` (200 bulletin paragraph openings over 11 layouts,
-31 issuing provinces; gold unit, region and date per ``docs/architecture.md`` conventions)
-and prints, overall and per layout:
+Two gold sets, each by a writer who never saw the code (conventions: unit as written to its
+organisational suffix; region the prefecture-level division, 省级/部级, another province's
+name, "" for anonymous units and none):
+
+- ``benchmarks/data/units_gold.jsonl``: 200 openings over 11 layouts, 31 issuing provinces;
+  the rules were developed against it (a development set);
+- ``benchmarks/data/units_heldout.jsonl``: 150 openings by a second writer, read once for
+  the final figures (``--gold benchmarks/data/units_heldout.jsonl``).
+
+Prints, overall and per layout:
 
 - region right on passages that name a unit (target ≥ 98%),
 - unit exact on them (target ≥ 95%), and units returned where the gold has none
