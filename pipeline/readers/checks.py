@@ -8,31 +8,42 @@ from pipeline.charsets import UNMAPPED
 from pipeline.documents import Page
 from pipeline.errors import EmptyFileError, EncryptedFileError, ImageOnlyError
 
+#: How to install OCR for scanned pages (the optional extra).
+OCR_INSTALL = 'pip install "bulletins[ocr]", or pip install -e ".[ocr]" in a checkout'
 
-def check_text_layer(pages: list[Page], images: int, path: Path) -> tuple[Page, ...]:
+
+def check_text_layer(pages: list[Page], images: int, path: Path, ocr: str | None = None) -> tuple[Page, ...]:
     """Refuse a PDF with no pages or no text (image-only: it needs OCR), whatever engine read it.
 
     Args:
-        pages: the pages read.
-        images: how many images the pages hold.
+        pages: the pages read (scanned pages already OCR'd when the OCR extra is installed).
+        images: how many pages are images with no text layer.
         path: for the message.
+        ocr: the OCR engine (with version) that read those pages; ``None`` when none did
+            (the extra is not installed).
 
     Returns:
         The pages.
 
     Raises:
         EmptyFileError: no pages, or pages with neither text nor images.
-        ImageOnlyError: pages with images and no text layer.
+        ImageOnlyError: pages with images and no text layer, and no text found in them by OCR.
     """
     if not pages:
         raise EmptyFileError("the PDF has no pages", path, "re-export the bulletin")
     if not any(line.text.strip() for page in pages for line in page.lines):
         if images:
-            raise ImageOnlyError(
-                f"the PDF's {len(pages)} page(s) are images with no text layer",
-                path,
-                "run OCR first (e.g. ocrmypdf --language chi_sim) and pass the result",
-            )
+            if ocr:
+                hint = (
+                    f"run OCR first with another tool if they hold text ({ocr} found none), "
+                    "or check that this is the right file"
+                )
+            else:
+                hint = (
+                    f"run OCR first: install the OCR extra ({OCR_INSTALL}), "
+                    "or pass a copy with a text layer (e.g. from ocrmypdf --language chi_sim)"
+                )
+            raise ImageOnlyError(f"the PDF's {len(pages)} page(s) are images with no text layer", path, hint)
         raise EmptyFileError("the PDF's pages hold no text", path, "check that this is the right file")
     return tuple(pages)
 

@@ -35,8 +35,9 @@ from __future__ import annotations
 import ctypes
 import re
 import statistics
-from collections.abc import Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from pipeline.documents import Line, Page, PdfText
 from pipeline.errors import CorruptFileError, EncryptedFileError
@@ -70,12 +71,14 @@ def read_pdf_pdfium(path: Path, password: str | None = None) -> PdfText:
         gets them from pdfplumber. Pages set in a font that is neither embedded nor one of
         the standard 14 are read by pdfplumber instead: PDFium substitutes a system font
         for those, and where the machine has no CJK font it drops glyphs ('交通运输2011年'
-        came out '2011'), so its text would depend on the machine.
+        came out '2011'), so its text would depend on the machine. Scanned pages (images
+        and no text) are read by OCR when the extra is installed (:mod:`pipeline.readers.ocr`).
 
     Raises:
         EncryptedFileError: the PDF is encrypted and no or a wrong password was given.
         CorruptFileError: the PDF is damaged or truncated.
-        ImageOnlyError: the pages are scanned images with no text layer.
+        ImageOnlyError: the pages are scanned images with no text layer (and OCR is not
+            installed, or found no text in them).
         EmptyFileError: the PDF has no pages, or no text on them.
     """
     import pypdfium2 as pdfium
@@ -97,7 +100,7 @@ def read_pdf_pdfium(path: Path, password: str | None = None) -> PdfText:
             f"expected a readable PDF, found a damaged or truncated one ({reason})", path, "re-export or re-download it"
         ) from None
     pages: list[Page] = []
-    images = 0
+    images: set[int] = set()  # pages with images and no text: scans, OCR'd when the extra is installed
     reader = _PageReader(pdfium_c)
     fallback: list[int] = []
     try:
@@ -110,8 +113,8 @@ def read_pdf_pdfium(path: Path, password: str | None = None) -> PdfText:
                         read = Page(number=index + 1, lines=())
                     else:
                         read = reader.read(page, index + 1)
-                        if not read.lines:
-                            images += _count_images(page, pdfium_c)
+                        if not read.lines and _count_images(page, pdfium_c):
+                            images.add(index + 1)
                 finally:
                     page.close()
             except pdfium.PdfiumError:
@@ -126,11 +129,62 @@ def read_pdf_pdfium(path: Path, password: str | None = None) -> PdfText:
         from pipeline.readers.plumber import read_pages, reader_version
 
         by_plumber, more_images = read_pages(path, password, fallback)
-        images += more_images
+        images |= more_images
         swap = {p.number: p for p in by_plumber}
         pages = [swap.get(p.number, p) for p in pages]
         version += f"; {reader_version()} on {_page_list(fallback)} (fonts not embedded)"
-    return PdfText(check_text_layer(pages, images, path), version)
+    from pipeline.readers.ocr import ocr_scanned
+
+    scanned = ocr_scanned(pages, images, path, password)
+    return PdfText(check_text_layer(scanned.pages, len(images), path, scanned.engine), version + scanned.note)
+
+
+def render_pages(
+    path: Path, password: str | None, numbers: Collection[int], dpi: tuple[float, float]
+) -> Iterator[tuple[int, Any, float]]:
+    """Images of the pages numbered ``numbers`` (1-based) as PDFium draws them, for OCR.
+
+    Args:
+        path: the PDF.
+        password: for an encrypted PDF.
+        numbers: the pages.
+        dpi: the lowest and highest resolution to draw at; within them, the resolution of
+            the page's sharpest image (a scan's own), else the highest.
+
+    Yields:
+        (page number, BGR image as a ``numpy`` array of shape (height, width, 3), its dpi):
+        pixel (x, y) is at (x, y) * 72 / dpi points from the top-left corner of the page as
+        shown (rotation applied).
+    """
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
+    low, high = dpi
+    doc = pdfium.PdfDocument(Path(path), password=password or None)
+    try:
+        for number in sorted(numbers):
+            try:
+                page = doc[number - 1]
+                try:
+                    images = page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,))
+                    native = max((d for img in images if (d := img.get_metadata().horizontal_dpi) > 0), default=high)
+                    resolution = min(high, max(low, round(native)))
+                    bitmap = page.render(scale=resolution / 72)
+                    try:
+                        # BGRA or BGRx when the page has transparency: the fourth channel goes;
+                        # the copy outlives the bitmap's buffer.
+                        image = bitmap.to_numpy()[:, :, :3].copy()
+                    finally:
+                        bitmap.close()
+                finally:
+                    page.close()
+            except pdfium.PdfiumError:
+                raise CorruptFileError(
+                    f"expected a readable PDF, found a damaged page {number}", path, "re-export or re-download it"
+                ) from None
+            yield number, image, float(resolution)
+    finally:
+        doc.close()
 
 
 def _version(package: str) -> str:

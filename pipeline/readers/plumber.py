@@ -19,13 +19,16 @@ from pipeline.readers.checks import check_text_layer, password_error
 
 
 def read_pdf_plumber(path: Path, password: str | None) -> PdfText:
-    """Read a PDF's text layer with pdfplumber.
+    """Read a PDF's text layer with pdfplumber; scanned pages by OCR (:mod:`pipeline.readers.ocr`).
 
     Raises:
         EncryptedFileError, CorruptFileError, ImageOnlyError, EmptyFileError: one line each.
     """
+    from pipeline.readers.ocr import ocr_scanned
+
     pages, images = read_pages(path, password)
-    return PdfText(check_text_layer(pages, images, path), reader_version())
+    scanned = ocr_scanned(pages, images, path, password)
+    return PdfText(check_text_layer(scanned.pages, len(images), path, scanned.engine), reader_version() + scanned.note)
 
 
 def reader_version() -> str:
@@ -35,8 +38,9 @@ def reader_version() -> str:
     return f"pdfplumber {version('pdfplumber')}"
 
 
-def read_pages(path: Path, password: str | None, only: Collection[int] | None = None) -> tuple[list[Page], int]:
-    """Pages (all, or the 1-based numbers in ``only``) and how many images they hold.
+def read_pages(path: Path, password: str | None, only: Collection[int] | None = None) -> tuple[list[Page], set[int]]:
+    """Pages (all, or the 1-based numbers in ``only``) and the numbers of those that hold
+    images and no text (scans).
 
     Other engines read the pages they cannot read reliably through this one.
     """
@@ -44,12 +48,13 @@ def read_pages(path: Path, password: str | None, only: Collection[int] | None = 
     from pdfminer.pdfdocument import PDFPasswordIncorrect
 
     pages: list[Page] = []
-    images = 0
+    images: set[int] = set()
     try:
         with pdfplumber.open(path, password=password or "", pages=sorted(only) if only else None) as pdf:
             for page in pdf.pages:
                 pages.append(_read_page(page))
-                images += len(page.objects.get("image", ()))
+                if not pages[-1].lines and page.objects.get("image"):
+                    images.add(page.page_number)
                 # Release pdfminer's parsed objects: memory stays flat on long files.
                 page.close()
     except InputError:
