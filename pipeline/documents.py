@@ -90,6 +90,8 @@ class Block:
     heading: bool | None = None
     indented: bool | None = None
     page_break_after: bool = False
+    #: Mean OCR confidence of the block's lines, ``None`` when they came from a text layer.
+    confidence: float | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,8 @@ class Passage:
     page: int
     start: int
     end: int
+    #: Mean OCR confidence (0-1) of the lines the passage was read from; ``None`` for text.
+    ocr_confidence: float | None = None
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,9 @@ def test_ocr_scan_gives_the_sample_passages(read_300, text_pdf, engine):
     for name in ("title", "year", "issue_no", "issuer", "date", "sections", "closing"):
         assert getattr(got, name) == getattr(want, name), name
     assert [p.page for p in got.passages] == [p.page for p in want.passages]
+    # Every passage carries the OCR confidence of the lines it was read from; text layers none.
+    assert all(p.ocr_confidence is not None and 0.5 <= p.ocr_confidence <= 1 for p in got.passages)
+    assert all(p.ocr_confidence is None for p in want.passages)
 
 
 @pytest.mark.parametrize("engine, first", [("pdfplumber", "pdfplumber"), ("pdfium", "pypdfium2")])

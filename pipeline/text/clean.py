@@ -263,8 +263,12 @@ def _layout_blocks(raw: RawDocument) -> list[Block]:
                     or abs(size - (prev.size or body)) > 0.5
                 )
             if start:
-                blocks.append({"lines": [], "page": page.number, "head": is_head, "indent": indented(ln), "last": ln})
+                blocks.append(
+                    {"lines": [], "conf": [], "page": page.number, "head": is_head, "indent": indented(ln), "last": ln}
+                )
             blocks[-1]["lines"].append(ln.text)
+            if ln.confidence is not None:
+                blocks[-1]["conf"].append(ln.confidence)
             blocks[-1]["last"] = ln
             prev = ln
         if blocks and blocks[-1]["page"] == page.number:
@@ -287,6 +291,7 @@ def _layout_blocks(raw: RawDocument) -> list[Block]:
                 heading=True if b["head"] else None,
                 indented=b["indent"],
                 page_break_after=b.get("break", False),
+                confidence=round(sum(b["conf"]) / len(b["conf"]), 4) if b["conf"] else None,
             )
         )
     return out

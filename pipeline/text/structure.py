@@ -190,6 +190,14 @@ def _is_heading(b: Block, toc_heads: set[str], layout: bool) -> bool:
     return True
 
 
+def _joined_confidence(a: Block, b: Block) -> float | None:
+    """OCR confidence of two joined blocks: their mean weighted by length."""
+    parts = [(x.confidence, len(x.text)) for x in (a, b) if x.confidence is not None]
+    if not parts:
+        return None
+    return round(sum(c * n for c, n in parts) / sum(n for _, n in parts), 4)
+
+
 def _merge(blocks: list[Block], toc_heads: set[str], layout: bool) -> list[tuple[Block, bool]]:
     """Join paragraphs broken across blocks (page breaks); tag each block heading or not."""
     out: list[tuple[Block, bool]] = []
@@ -197,7 +205,10 @@ def _merge(blocks: list[Block], toc_heads: set[str], layout: bool) -> list[tuple
         head = _is_heading(b, toc_heads, layout)
         if out and not head and not out[-1][1] and out[-1][0].open_end and not _LIST_START.match(b.text):
             prev = out[-1][0]
-            out[-1] = (replace(prev, text=join_lines([prev.text, b.text]), open_end=b.open_end), False)
+            joined = replace(
+                prev, text=join_lines([prev.text, b.text]), open_end=b.open_end, confidence=_joined_confidence(prev, b)
+            )
+            out[-1] = (joined, False)
         else:
             out.append((b, head))
     return out
@@ -292,6 +303,7 @@ def structure(doc: CleanDocument, gazetteer: places.Gazetteer | None = None) -> 
                 page=b.page,
                 start=start,
                 end=start + len(b.text),
+                ocr_confidence=b.confidence,
             )
         )
     texts += [f"{label}：{value}" for label, value in closing]
