@@ -10,11 +10,11 @@ docs/web-dashboard.png, the picture in the README.
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import threading
 import time
-import os
 from pathlib import Path
 
 import pytest
