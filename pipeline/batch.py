@@ -16,12 +16,13 @@ reads the model version from the model's sidecar and never loads the model.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
 import time
 import warnings
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -29,9 +30,11 @@ from typing import Any, TextIO
 from pipeline import config
 from pipeline.classify.model_files import read_meta, resolve_model_dir
 from pipeline.documents import Bulletin
-from pipeline.errors import BulletinsError, InputError, ModelError, UsageError
-from pipeline.ingest import expand_paths, read_or_error
+from pipeline.errors import BulletinsError, ClusterError, InputError, ModelError, UsageError, printable
+from pipeline.ingest import close_reader, die_with_parent, expand_paths, read_limited
 from pipeline.readers.hashing import file_sha256
+from pipeline.readers.registry import DEFAULT_LIMITS, Limits, check_size
+from pipeline.readers.sniff import check_regular
 from pipeline.store.database import open_store
 
 log = logging.getLogger(__name__)
@@ -51,18 +54,33 @@ class ReadFailure:
     message: str
 
 
-def read_one(path: Path, password: str | None = None, engine: str = "pdfplumber") -> Bulletin | ReadFailure:
+def read_one(
+    path: Path,
+    password: str | None = None,
+    engine: str = "pdfplumber",
+    limits: Limits = DEFAULT_LIMITS,
+    parent: int | None = None,
+    isolate: bool = True,
+) -> Bulletin | ReadFailure:
     """Read one file in a worker; never raises for a bad file.
 
     Args:
         path: the file.
         password: for encrypted PDFs.
         engine: PDF engine.
+        limits: per-file limits; with a time limit the file is read in this worker's reader
+            process, killed when the time is up (:func:`pipeline.ingest.read_limited`).
+        parent: the pid of the batch's process, for a local worker: the worker then ends
+            when that process ends (even by ``kill -9``).
+        isolate: read in a reader process even in a main thread (workers); ``False`` in
+            the batch's own process.
 
     Returns:
         The structured bulletin, or what went wrong.
     """
-    got = read_or_error(path, password=password, engine=engine)
+    if parent is not None:
+        die_with_parent(parent)
+    got = read_limited(path, password=password, engine=engine, limits=limits, isolate=isolate)
     if isinstance(got, BulletinsError):
         return ReadFailure(Path(path), type(got).__name__, str(got))
     return got
@@ -176,7 +194,7 @@ class BatchSummary:
         return (
             [head]
             + [f"failed: {reason}" for _, reason in self.failed]
-            + [f"warning: {file}: {note}" for file, note in self.warnings]
+            + [f"warning: {printable(file)}: {printable(note)}" for file, note in self.warnings]
         )
 
 
@@ -239,56 +257,169 @@ class _LazyModel:
 
 
 #: Bulletins classified together: one model call per group saves its fixed cost (about
-#: 10 ms), and each bulletin is still written in its own transaction.
+#: 10 ms); each bulletin's predictions are still written in their own transaction. A model
+#: call never takes more than GROUP_PASSAGES passages: a huge bulletin is classified (and
+#: its predictions written) in chunks, so memory stays bounded by one file.
 GROUP_FILES = 8
 GROUP_PASSAGES = 256
 
 
-class _Writer:
-    """Groups bulletins for one model call, then writes each in its own transaction.
+@dataclass
+class _Item:
+    """A bulletin waiting for its predictions: ``read`` (new to the store: read in this run,
+    or staged by a run that died; stored whole once classified) or ``stored`` (its passages
+    are in the store, fetched a chunk at a time: re-classified, or a large new bulletin
+    stored first)."""
 
-    At most :data:`GROUP_FILES` bulletins wait in memory; an interruption loses only those
-    (they are read again on the next run), never anything already written.
+    kind: str
+    size: int
+    bulletin: Bulletin | None = None
+    bulletin_id: int | None = None
+    sha256: str | None = None
+    new: bool = False  # counted as read, not re-classified
+    after: int = -1  # stored: the last passage index classified so far
+    seen: int = 0  # stored: passages classified so far
+
+
+class _Writer:
+    """Commits each bulletin as soon as it is read (staged, one transaction), classifies
+    bulletins in groups, and stores each with its predictions in one transaction.
+
+    A bulletin of more than GROUP_PASSAGES passages is stored first (its passages, no
+    current model: not yet counted by queries), then classified in chunks of GROUP_PASSAGES
+    read back from the store (one transaction each; the last makes them current), so that
+    neither the model call nor what waits in memory grows with it. An interruption loses
+    nothing read: staged and stored-but-unclassified bulletins are classified by the next
+    run without reading the file again.
     """
 
-    def __init__(self, st, clf: _LazyModel, engine: str, progress: Progress, counts: dict) -> None:
+    def __init__(self, st, clf: _LazyModel, engine: str, progress: Progress, counts: dict, notes: list) -> None:
         self.st, self.clf, self.engine, self.progress, self.counts = st, clf, engine, progress, counts
-        self.items: list[tuple[str, Any, list]] = []  # ("read", Bulletin, texts) or ("stored", id, [(pid, text)])
+        self.notes = notes
+        self.run = os.urandom(8).hex()
+        self.items: list[_Item] = []
         self.passages = 0
 
-    def add_read(self, bulletin: Bulletin) -> None:
-        self._add(("read", bulletin, [p.text for p in bulletin.passages]))
+    def add_read(self, bulletin: Bulletin, staged: bool = False) -> None:
+        """Queue a bulletin new to the store; committed (staged) now unless it was already,
+        or it is large (then the next :meth:`flush_if_full` stores it). Call
+        :meth:`flush_if_full` after dropping your own reference to ``bulletin``."""
+        if not staged and len(bulletin.passages) <= GROUP_PASSAGES:
+            self.st.stage(bulletin, self.engine, self.run)
+        self._add(_Item("read", len(bulletin.passages), bulletin=bulletin, sha256=bulletin.sha256, new=True))
 
-    def add_stored(self, bulletin_id: int, ids_texts: list[tuple[int, str]]) -> None:
-        self._add(("stored", bulletin_id, ids_texts))
+    def add_stored(self, bulletin_id: int, size: int, new: bool = False) -> None:
+        """Queue a stored bulletin of ``size`` passages for (re-)classification."""
+        self._add(_Item("stored", size, bulletin_id=bulletin_id, new=new))
 
-    def _add(self, item) -> None:
+    def _add(self, item: _Item) -> None:
         self.items.append(item)
-        self.passages += len(item[2])
+        self.passages += item.size
+
+    def flush_if_full(self) -> None:
         if len(self.items) >= GROUP_FILES or self.passages >= GROUP_PASSAGES:
             self.flush()
 
     def flush(self) -> None:
-        if not self.items:
+        """Classify and store the queued bulletins, at most GROUP_PASSAGES passages per model call."""
+        items, self.items, self.passages = self.items, [], 0
+        if not items:
             return
-        texts = [t if kind == "read" else t[1] for kind, _, ts in self.items for t in ts]
+        queued = len(items)
+        chunk: list[tuple[_Item, int]] = []  # (item, passages of it in this model call)
+        size = 0
+        while items:
+            item = items.pop(0)  # nothing here keeps a bulletin once it is stored
+            if item.size > GROUP_PASSAGES:
+                if chunk:
+                    self._classify(chunk)
+                    chunk, size = [], 0
+                if item.kind == "read" and not self._store_first(item):
+                    continue
+                for lo in range(0, item.size, GROUP_PASSAGES):
+                    self._classify([(item, min(GROUP_PASSAGES, item.size - lo))])
+                continue
+            if chunk and size + item.size > GROUP_PASSAGES:
+                self._classify(chunk)
+                chunk, size = [], 0
+            chunk.append((item, item.size))
+            size += item.size
+        if chunk:
+            self._classify(chunk)
+        self.progress.advance(queued)  # one redraw per group, with its final count
+
+    def _store_first(self, item: _Item) -> bool:
+        """Store a large new bulletin's passages (no current model yet); ``False`` if it is
+        another rendition of a stored issue."""
+        bulletin, item.bulletin = item.bulletin, None
+        assert bulletin is not None
+        bid = self.st.write_bulletin(bulletin, None, None, self.engine, unique_issue=True)
+        if bid is None:
+            self._duplicate(bulletin)
+            return False
+        self.notes += [(str(bulletin.path), w) for w in bulletin.warnings]
+        item.kind, item.bulletin_id = "stored", bid
+        return True
+
+    def _classify(self, chunk: list[tuple[_Item, int]]) -> None:
+        work: list[tuple[_Item, list[int] | None, list[str]]] = []  # (item, passage ids of stored ones, texts)
+        for item, n in chunk:
+            if item.kind == "read":
+                assert item.bulletin is not None
+                work.append((item, None, [p.text for p in item.bulletin.passages]))
+            else:
+                assert item.bulletin_id is not None
+                rows = self.st.passage_slice(item.bulletin_id, item.after, n) if n else []
+                if rows:
+                    item.after = rows[-1][1]
+                work.append((item, [r[0] for r in rows], [r[2] for r in rows]))
+        texts = [t for _, _, ts in work for t in ts]
         frame = self.clf.predict(texts) if texts else None
         version, offset = self.clf.version, 0
-        for kind, obj, ts in self.items:
-            part = frame.iloc[offset : offset + len(ts)] if ts and frame is not None else None
+        for item, ids, ts in work:
+            part = frame.iloc[offset : offset + len(ts)] if frame is not None and ts else None
             offset += len(ts)
-            if kind == "read":
-                self.st.write_bulletin(obj, part, version, self.engine)
-                self.counts["read"] += 1
-            elif part is None:
-                self.st.set_current(obj, version)
-                self.counts["reclassified"] += 1
-            else:
-                self.st.write_predictions(obj, [pid for pid, _ in ts], part, version)
-                self.counts["reclassified"] += 1
-            self.counts["passages"] += len(ts)
-        self.progress.advance(len(self.items))  # one redraw per group, with its final count
-        self.items, self.passages = [], 0
+            if item.kind == "read":  # whole: the bulletin, its passages and predictions at once
+                bulletin, item.bulletin = item.bulletin, None
+                assert bulletin is not None
+                if self.st.write_bulletin(bulletin, part, version, self.engine, unique_issue=True) is None:
+                    self._duplicate(bulletin)
+                    continue
+                self.notes += [(str(bulletin.path), w) for w in bulletin.warnings]
+                self._done(item)
+                continue
+            assert item.bulletin_id is not None and ids is not None
+            if part is None:
+                self.st.set_current(item.bulletin_id, version)
+                self._done(item)
+                continue
+            item.seen += len(ids)
+            last = item.seen >= item.size
+            self.st.write_predictions(item.bulletin_id, ids, part, version, current=last, sha256=item.sha256)
+            if last:
+                self._done(item)
+
+    def _duplicate(self, bulletin: Bulletin) -> None:
+        # The same issue in two renditions (a PDF and its .docx or text export) is one
+        # bulletin: counted once, the first file stored is kept.
+        twin = self.st.find_issue(bulletin.title, bulletin.year, bulletin.issue_no, bulletin.path) or "another file"
+        self.notes.append((str(bulletin.path), f"same bulletin (title, year and issue number) as {twin}; skipped"))
+        self.counts["duplicates"] += 1
+
+    def _done(self, item: _Item) -> None:
+        self.counts["read" if item.new else "reclassified"] += 1
+        self.counts["passages"] += item.size
+
+    def abandon(self) -> None:
+        """On the way out of an error or Ctrl-C: classify and store what was read, if the
+        model can, and forget this run's staged reads that could not be stored (they are
+        read again next time). A failure here is logged, never raised over the original."""
+        try:
+            self.flush()
+        except Exception as exc:  # the original error is what the user needs to see
+            log.warning("could not classify the bulletins read before the interruption (%s)", exc)
+        with contextlib.suppress(Exception):
+            self.st.drop_staged(self.run)
 
 
 def classify(
@@ -303,6 +434,7 @@ def classify(
     quiet: bool = False,
     password: str | None = None,
     *,
+    limits: Limits = DEFAULT_LIMITS,
     models_dir: Path = config.MODELS_DIR,
     predict: Callable | None = None,
     stream: TextIO | None = None,
@@ -320,6 +452,7 @@ def classify(
         scheduler: a Dask scheduler address, e.g. ``tcp://10.0.0.5:8786``.
         quiet: no progress bar.
         password: for encrypted PDFs.
+        limits: per-file limits (bytes, pages, .docx XML, seconds); see ``docs/batch.md``.
         models_dir: where named models live.
         predict: ``predict(model, texts) -> DataFrame`` (default
             :func:`pipeline.classify.model.predict`); for tests and other classifiers.
@@ -332,6 +465,7 @@ def classify(
         UsageError: no files found, or options that do not fit together.
         ModelError: the model cannot be found or loaded.
         StoreError: the store cannot be opened.
+        ClusterError: the Dask cluster went away (what was stored is kept; rerun to resume).
     """
     started = time.monotonic()
     if backend not in BACKENDS:
@@ -354,31 +488,34 @@ def classify(
     notes: list[tuple[str, str]] = []  # reported with the summary: a line now would break the bar
 
     with open_store(db) as st:
-        out = _Writer(st, clf, engine, progress, counts)
+        out = _Writer(st, clf, engine, progress, counts, notes)
         try:
             to_read: list[tuple[Path, str]] = []
             seen: dict[str, Path] = {}
             for path in files:
                 try:
+                    # os.stat only: a FIFO or device is never opened, a huge file never hashed.
+                    check_size(check_regular(path).st_size, limits, path)
                     sha = file_sha256(path)
-                except OSError as exc:
-                    err = InputError(
-                        "no such file" if isinstance(exc, FileNotFoundError) else f"cannot be read ({exc.strerror})",
-                        path,
-                        "check the path",
-                    )
+                except (BulletinsError, OSError) as exc:
+                    err = exc if isinstance(exc, BulletinsError) else _os_error(exc, path)
                     st.record_error(path, type(err).__name__, str(err), engine)
                     failed.append((str(path), str(err)))
                     progress.advance(worked=False)
                     continue
                 if sha in seen:
-                    log.info("%s: same content as %s; skipped", path, seen[sha])
+                    log.info("%s: same content as %s; skipped", printable(str(path)), printable(str(seen[sha])))
                     counts["duplicates"] += 1
                     progress.advance(worked=False)
                     continue
                 seen[sha] = path
                 stored = None if force else st.find(sha)
-                if stored is None:
+                staged = None if force or stored is not None else st.staged(sha, path)
+                if staged is not None:
+                    out.add_read(staged, staged=True)  # read by a run that died before classifying it
+                    del staged
+                    out.flush_if_full()
+                elif stored is None:
                     to_read.append((path, sha))
                 elif stored.model_version == version:
                     counts["unchanged"] += 1
@@ -388,35 +525,29 @@ def classify(
                     counts["reclassified"] += 1
                     progress.advance(worked=False)
                 else:
-                    out.add_stored(stored.id, st.passages(stored.id))
+                    # Stored by an earlier model (or a large bulletin whose classification was
+                    # interrupted): classify the stored passages, without reading the file.
+                    out.add_stored(stored.id, st.passage_count(stored.id), new=stored.model_version is None)
+                    out.flush_if_full()
             out.flush()
             hashes = dict(to_read)
-            issues_seen: dict[tuple, str] = {}
-            results = _read_all(list(hashes), jobs, backend, scheduler, password, engine)
+            results = _read_all(list(hashes), jobs, backend, scheduler, password, engine, limits)
             try:
-                for result in results:
+                for result in _guard_cluster(results, backend, scheduler):
                     if isinstance(result, ReadFailure):
                         st.record_error(result.path, result.error, result.message, engine, hashes.get(result.path))
                         failed.append((str(result.path), result.message))
                         progress.advance()
-                    else:
-                        # The same issue in two renditions (a PDF and its .docx or text export)
-                        # is one bulletin: count it once, keep the first file read.
-                        issue = (result.title, result.year, result.issue_no)
-                        twin = st.find_issue(*issue, result.path) or issues_seen.get(issue)
-                        if twin is not None and None not in issue:
-                            notes.append(
-                                (str(result.path), f"same bulletin (title, year and issue number) as {twin}; skipped")
-                            )
-                            counts["duplicates"] += 1
-                            progress.advance(worked=False)
-                            continue
-                        issues_seen[issue] = str(result.path)
-                        notes += [(str(result.path), w) for w in result.warnings]
-                        out.add_read(result)
+                        continue
+                    out.add_read(result)
+                    del result  # the writer holds the only reference: freed once stored
+                    out.flush_if_full()
                 out.flush()
             finally:
                 results.close()  # on an exception: stop the workers now
+        except BaseException:
+            out.abandon()
+            raise
         finally:
             progress.close()
     return BatchSummary(
@@ -427,6 +558,36 @@ def classify(
         seconds=round(time.monotonic() - started, 3),
         **counts,
     )
+
+
+def _os_error(exc: OSError, path: Path) -> InputError:
+    return InputError(
+        "no such file" if isinstance(exc, FileNotFoundError) else f"cannot be read ({exc.strerror})",
+        path,
+        "check the path",
+    )
+
+
+def _guard_cluster(
+    results: Generator[Bulletin | ReadFailure, None, None], backend: str, scheduler: str | None
+) -> Iterator[Bulletin | ReadFailure]:
+    """``results``, with the loss of a Dask cluster turned into one :class:`ClusterError`."""
+    box: list[Bulletin | ReadFailure] = []  # yielded from a list: this frame keeps no reference to a bulletin
+    while True:
+        try:
+            box.append(next(results))
+        except StopIteration:
+            return
+        except Exception as exc:
+            if backend != "dask" or isinstance(exc, BulletinsError):
+                raise
+            reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+            raise ClusterError(
+                f"lost the Dask cluster at {scheduler} ({reason}); every bulletin read so far is stored",
+                hint="check the scheduler and workers, then run the same command again: it resumes where this run "
+                "stopped",
+            ) from None
+        yield box.pop()
 
 
 def _isatty(stream: TextIO) -> bool:
@@ -443,29 +604,54 @@ WINDOW_PER_WORKER = 16
 
 
 def _read_all(
-    paths: list[Path], jobs: int | None, backend: str, scheduler: str | None, password: str | None, engine: str
+    paths: list[Path],
+    jobs: int | None,
+    backend: str,
+    scheduler: str | None,
+    password: str | None,
+    engine: str,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Generator[Bulletin | ReadFailure, None, None]:
     """Read files in parallel, yielding results as they complete (in any order)."""
     if not paths:
         return
     if backend == "dask":
-        yield from _read_dask(paths, jobs, scheduler, password, engine)
+        yield from _read_dask(paths, jobs, scheduler, password, engine, limits)
         return
     n = min(jobs or _cores(), len(paths))
     if n == 1:
-        # In-process: no worker start-up for a single file or --jobs 1.
-        for p in paths:
-            yield read_one(p, password, engine)
+        # In-process: no worker start-up for a single file or --jobs 1. The time limit is
+        # SIGALRM's in the main thread, a reader process's in any other (the web view).
+        try:
+            for p in paths:
+                yield read_one(p, password, engine, limits, isolate=False)
+        finally:
+            close_reader()
         return
     from joblib import Parallel
 
-    with Parallel(
-        n_jobs=n, backend="loky", return_as="generator_unordered", batch_size=1, pre_dispatch="2*n_jobs"
-    ) as parallel:  # one pool of workers for every round
-        yield from _rounds(parallel, paths, n, password, engine)
+    options: dict[str, Any] = {"initializer": die_with_parent, "initargs": (os.getpid(),)}
+    try:
+        parallel = Parallel(
+            n_jobs=n, backend="loky", return_as="generator_unordered", batch_size=1, pre_dispatch="2*n_jobs", **options
+        )
+    except TypeError:  # a joblib without backend options: read_one still ties workers to this process
+        parallel = Parallel(
+            n_jobs=n, backend="loky", return_as="generator_unordered", batch_size=1, pre_dispatch="2*n_jobs"
+        )
+    with parallel:  # one pool of workers for every round
+        yield from _rounds(parallel, paths, n, password, engine, limits, os.getpid())
 
 
-def _rounds(parallel, paths: list[Path], workers: int, password: str | None, engine: str):
+def _rounds(
+    parallel,
+    paths: list[Path],
+    workers: int,
+    password: str | None,
+    engine: str,
+    limits: Limits = DEFAULT_LIMITS,
+    parent: int | None = None,
+):
     """Run ``paths`` through ``parallel`` in rounds of WINDOW_PER_WORKER files per worker,
     largest files first in each round so that no worker is left with a big one at the end."""
     from joblib import delayed
@@ -473,7 +659,7 @@ def _rounds(parallel, paths: list[Path], workers: int, password: str | None, eng
     size = max(1, WINDOW_PER_WORKER) * workers
     for start in range(0, len(paths), size):
         window = sorted(paths[start : start + size], key=_size, reverse=True)
-        results = parallel(delayed(read_one)(p, password, engine) for p in window)
+        results = parallel(delayed(read_one)(p, password, engine, limits, parent) for p in window)
         try:
             yield from results
         finally:
@@ -493,7 +679,18 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _read_dask(paths: list[Path], jobs: int | None, scheduler: str | None, password: str | None, engine: str):
+#: Seconds to reach the Dask scheduler, and to reconnect before the cluster counts as lost.
+DASK_TIMEOUT = 30
+
+
+def _read_dask(
+    paths: list[Path],
+    jobs: int | None,
+    scheduler: str | None,
+    password: str | None,
+    engine: str,
+    limits: Limits = DEFAULT_LIMITS,
+):
     try:
         from dask.distributed import Client
     except ImportError:
@@ -501,23 +698,41 @@ def _read_dask(paths: list[Path], jobs: int | None, scheduler: str | None, passw
     from joblib import Parallel, parallel_config
 
     try:
-        client = Client(scheduler, set_as_default=False, timeout=30)
+        client = Client(scheduler, set_as_default=False, timeout=DASK_TIMEOUT)
     except (OSError, TimeoutError) as exc:
         raise UsageError(
             f"cannot reach the Dask scheduler at {scheduler} ({exc})",
             hint="check the address and that `dask scheduler` is running",
         ) from None
+    # A lost cluster is reported once, as a ClusterError (see _guard_cluster); the client's
+    # own reconnection tracebacks would bury that line.
+    with _quiet_loggers("distributed"):
+        try:
+            workers = jobs or max(1, sum(client.nthreads().values()))
+            with (
+                parallel_config(backend="dask", client=client, wait_for_workers_timeout=60),
+                Parallel(
+                    n_jobs=jobs or -1, return_as="generator_unordered", batch_size=1, pre_dispatch="2*n_jobs"
+                ) as parallel,
+            ):
+                yield from _rounds(parallel, paths, workers, password, engine, limits)
+        finally:
+            client.close()
+
+
+@contextlib.contextmanager
+def _quiet_loggers(prefix: str) -> Iterator[None]:
+    """Only CRITICAL records from ``prefix`` and its child loggers while in the block."""
+    names = [prefix] + [n for n in logging.root.manager.loggerDict if n.startswith(prefix + ".")]
+    loggers = [logging.getLogger(n) for n in names]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL)
     try:
-        workers = jobs or max(1, sum(client.nthreads().values()))
-        with (
-            parallel_config(backend="dask", client=client, wait_for_workers_timeout=60),
-            Parallel(
-                n_jobs=jobs or -1, return_as="generator_unordered", batch_size=1, pre_dispatch="2*n_jobs"
-            ) as parallel,
-        ):
-            yield from _rounds(parallel, paths, workers, password, engine)
+        yield
     finally:
-        client.close()
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
 
 
 def _cores() -> int:

@@ -6,7 +6,33 @@ only place that turns them into exit codes.
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
+
+#: Escapes for the control characters a file name may hide (as ``repr`` writes them).
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def printable(text: str) -> str:
+    """``text`` with control and format characters escaped: newlines, terminal escape codes,
+    bidirectional overrides and undecodable bytes of a file name become ``\\n``, ``\\x1b``,
+    ``\\u202e``, ``\\xff``, so that a message stays one line and a hostile name cannot
+    rewrite the terminal. Chinese text and spaces are kept as they are.
+    """
+    if text.isprintable():
+        return text
+    return "".join(_escape(ch) for ch in text)
+
+
+def _escape(ch: str) -> str:
+    if ch == " " or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Zl", "Zp"):
+        return ch
+    if ch in _ESCAPES:
+        return _ESCAPES[ch]
+    code = ord(ch)
+    if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte of a file name (surrogateescape): the byte
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 class BulletinsError(Exception):
@@ -27,7 +53,7 @@ class BulletinsError(Exception):
     def __str__(self) -> str:
         head = f"{self.path}: " if self.path is not None else ""
         tail = f"; {self.hint}" if self.hint else ""
-        return f"{head}{self.message}{tail}"
+        return printable(f"{head}{self.message}{tail}")
 
 
 class InputError(BulletinsError):
@@ -56,6 +82,24 @@ class EncryptedFileError(InputError):
 
 class ImageOnlyError(InputError):
     """The PDF has pages but no text layer: it needs OCR first."""
+
+
+class NotRegularFileError(InputError):
+    """A path that is not a regular file (a FIFO, socket, device, folder or symbolic link
+    loop): never opened, skipped."""
+
+
+class LimitError(InputError):
+    """A file beyond a per-file limit (bytes, pages, XML expansion): refused before reading
+    it all."""
+
+
+class TimeLimitError(LimitError):
+    """A file whose reading took longer than the per-file time limit; its reader was stopped."""
+
+
+class ClusterError(BulletinsError):
+    """The Dask cluster went away during a batch; what was stored is kept."""
 
 
 class LabeledDataError(BulletinsError):

@@ -18,6 +18,16 @@ DESCRIPTIONS: dict[str, str] = {
     "职责不明": "unclear mandates: overlapping duties, repeated inspection, no lawful basis",
 }
 
+#: :data:`DESCRIPTIONS` in Chinese, one line each, for labelers (the review workbook's guide sheet).
+DESCRIPTIONS_ZH: dict[str, str] = {
+    "宗旨不牢": "为人民服务宗旨意识不牢：逐利执法，把罚款当作创收手段",
+    "作风不优": "工作作风不优：粗暴执法、态度生硬，形式主义，纪律松弛",
+    "本领不强": "执法本领不强：违反程序或标准、案卷质量差；业务培训与练兵",
+    "担当不力": "责任担当不力：不作为、慢作为，推诿扯皮，投诉处置不及时",
+    "执法不廉": "执法不廉洁：收受财物好处，人情执法、关系执法，收费放行",
+    "职责不明": "职责不明确：职责交叉、多头执法、重复检查，执法无法定依据",
+}
+
 #: The guide's typical cues per category: the cue-word baseline the model must beat.
 CUES: dict[str, tuple[str, ...]] = {
     "宗旨不牢": (

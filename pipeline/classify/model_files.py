@@ -9,15 +9,49 @@ live here, apart from :mod:`pipeline.classify.model`.
 from __future__ import annotations
 
 import json
+import os
+import re
 from pathlib import Path
 
 from pipeline import config
-from pipeline.errors import ModelError
+from pipeline.errors import ModelError, UsageError
 
 #: The classifier as plain data: parameters and vocabularies, and arrays (no pickle).
 STATE_FILE = "model.json"
 ARRAYS_FILE = "model.npz"
 META_FILE = "metadata.json"
+
+
+#: A model version's name: one folder under the models folder, of letters (Chinese too),
+#: digits, ``-``, ``_`` and ``.``; never ``.`` or ``..``.
+_NAME = re.compile(r"[\w.\-]{1,100}")
+
+
+def is_model_name(name: str) -> bool:
+    """Whether ``name`` is a valid model version name (see :func:`check_model_name`)."""
+    return bool(_NAME.fullmatch(name)) and name not in (".", "..")
+
+
+def check_model_name(name: str) -> str:
+    """``name`` if it is one path component of letters (Chinese allowed), digits, ``-``,
+    ``_`` and ``.`` (not ``.`` or ``..``, at most 100 characters).
+
+    Raises:
+        UsageError: anything else: ``../../escape``, ``/abs/path``, ``a/b``, an empty name.
+    """
+    if not is_model_name(str(name)):
+        raise UsageError(
+            f"expected a model name of letters, digits, '-', '_' and '.' naming one folder in the models folder, "
+            f"found {str(name)!r}",
+            hint="for example 2021-07-round1 or 七月复核",
+        )
+    return str(name)
+
+
+def inside_models_dir(folder: Path, models_dir: Path) -> bool:
+    """Whether ``folder``, links resolved, is a folder directly inside ``models_dir``."""
+    real = os.path.realpath(folder)
+    return os.path.dirname(real) == os.path.realpath(models_dir)
 
 
 def resolve_model_dir(name_or_dir: str | Path | None = None, models_dir: Path = config.MODELS_DIR) -> Path:
@@ -30,10 +64,19 @@ def resolve_model_dir(name_or_dir: str | Path | None = None, models_dir: Path = 
 
     Returns:
         The model folder (not checked).
+
+    Raises:
+        ModelError: the default pointer names no valid model name.
     """
     if name_or_dir is None:
         pointer = Path(models_dir) / config.DEFAULT_POINTER
         name = pointer.read_text(encoding="utf-8").strip() if pointer.exists() else config.DEFAULT_MODEL
+        if not is_model_name(name):
+            raise ModelError(
+                f"expected {config.DEFAULT_POINTER} to name a model folder, found {name!r}",
+                pointer,
+                "make a version the default with `bulletins promote NAME`",
+            )
         return Path(models_dir) / name
     candidate = Path(name_or_dir)
     if candidate.is_dir() or candidate.is_absolute() or len(candidate.parts) > 1:

@@ -24,11 +24,12 @@ from typing import Any
 import numpy as np
 
 from pipeline import config
-from pipeline.classify.classifier import BulletinClassifier
+from pipeline.classify.classifier import THRESHOLD_GRID, THRESHOLD_TOLERANCE, BulletinClassifier
 from pipeline.classify.labeled import (
     HOLDOUT_PERCENT,
     Labeled,
     data_hash,
+    id_conflicts,
     is_holdout,
     labeler_agreement,
     load_corpus,
@@ -37,7 +38,7 @@ from pipeline.classify.labeled import (
 )
 from pipeline.classify.metrics import baseline_metrics, label_matrix, metrics
 from pipeline.classify.model import Model, evaluate_model, load_model, save_model
-from pipeline.classify.model_files import write_meta
+from pipeline.classify.model_files import check_model_name, write_meta
 from pipeline.errors import BulletinsError, InputError, LabeledDataError, ModelError
 from pipeline.taxonomy import CATEGORIES
 
@@ -45,7 +46,16 @@ log = logging.getLogger(__name__)
 
 #: How much a user's labeled passage weighs against a corpus passage.
 USER_WEIGHT = 5.0
+#: Whether thresholds are chosen with users' passages weighing USER_WEIGHT (see
+#: :func:`weighted_thresholds`; measured by ``benchmarks/bench_retrain.py``).
+USER_THRESHOLDS = False
 LEARNING_SIZES = (200, 400, 800)
+
+
+def train_steps(nested: bool = False, learning_curve: bool = False) -> int:
+    """How many times :func:`train` calls ``progress`` (at most): for a progress bar."""
+    folds = BulletinClassifier().folds
+    return 1 + folds + 1 + (1 if nested else 0) + 1 + (len(LEARNING_SIZES) + 1 if learning_curve else 0)
 
 
 @dataclass(frozen=True)
@@ -57,12 +67,19 @@ class TrainResult:
     comparison: list[dict]
 
 
-def read_user_files(paths: Sequence[Path], text_column: str = "text") -> list[Labeled]:
+def read_user_files(paths: Sequence[Path], text_column: str = "text", from_name: str | None = None) -> list[Labeled]:
     """Read users' labeled files, reporting every bad row of every file together.
 
+    Args:
+        paths: the files (any format :func:`pipeline.classify.labeled.read_labeled` reads).
+        text_column: the text column of tables and the text key of Label Studio tasks.
+        from_name: the Label Studio choices control holding the categories.
+
     Raises:
-        InputError: a file does not exist.
-        LabeledDataError: one entry per bad row, prefixed with its file.
+        InputError: a file does not exist, has no label field, or is a review file with no
+            row marked reviewed.
+        LabeledDataError: one entry per bad row, prefixed with its file; also the same id
+            with two texts, or the same text with two label sets, across files.
     """
     missing = [p for p in paths if not Path(p).exists()]
     if missing:
@@ -71,14 +88,18 @@ def read_user_files(paths: Sequence[Path], text_column: str = "text") -> list[La
     problems: list[str] = []
     for path in paths:
         try:
-            rows.extend(read_labeled(Path(path), text_column=text_column))
+            rows.extend(read_labeled(Path(path), text_column=text_column, from_name=from_name))
         except LabeledDataError as exc:
             problems += [f"{path}: {p}" for p in exc.problems]
     seen: dict[str, tuple[str, tuple[str, ...]]] = {}
+    ids: dict[str, Labeled] = {}
     for r in rows:
         if r.text in seen and seen[r.text][1] != r.labels:
             problems.append(f"{r.source}: id {r.id}: same text as id {seen[r.text][0]} with different labels")
         seen.setdefault(r.text, (r.id, r.labels))
+        if r.id in ids and ids[r.id].text != r.text:
+            problems.append(f"{r.source}: id {r.id} is also {ids[r.id].source}'s id, with a different text")
+        ids.setdefault(r.id, r)
     if problems:
         raise LabeledDataError(problems, Path(paths[0]) if len(paths) == 1 else None)
     return rows
@@ -126,6 +147,32 @@ def cross_validate(
     return metrics(labels, pred)
 
 
+def weighted_thresholds(y: np.ndarray, oof: np.ndarray, weight: Sequence[float]) -> np.ndarray:
+    """Per-category thresholds that maximise F1 on out-of-fold scores, each passage counting
+    its weight (so that users' passages, which weigh more, pull the thresholds toward their
+    own bulletins). Among thresholds within :data:`THRESHOLD_TOLERANCE` of the best weighted
+    F1, the one closest to 0.5 is taken, as in :func:`best_thresholds`.
+
+    Args:
+        y: the label matrix (passages x categories).
+        oof: out-of-fold scores, the categories' columns first (a gate column may follow).
+        weight: per-passage weights.
+    """
+    w = np.asarray(weight, dtype=float)
+    out = []
+    for k in range(y.shape[1]):
+        truth = y[:, k] == 1
+        f1s = []
+        for t in THRESHOLD_GRID:
+            pred = oof[:, k] >= t
+            denom = w[pred].sum() + w[truth].sum()
+            f1s.append(2 * w[pred & truth].sum() / denom if denom else 0.0)
+        top = max(f1s)
+        near = [float(t) for t, f in zip(THRESHOLD_GRID, f1s) if f >= top - THRESHOLD_TOLERANCE]
+        out.append(min(near, key=lambda t: (abs(t - 0.5), t)))
+    return np.array(out)
+
+
 def oof_metrics(clf: BulletinClassifier, texts: Sequence[str], labels: Sequence[Sequence[str]]) -> dict:
     """Metrics of the fit's own out-of-fold scores at its thresholds, rules included (the
     thresholds were chosen on these scores: slightly optimistic; see ``nested``)."""
@@ -144,6 +191,9 @@ def train(
     compare: bool = True,
     nested: bool = False,
     progress: Callable[[str], None] | None = None,
+    from_name: str | None = None,
+    user_thresholds: bool = USER_THRESHOLDS,
+    user_weight: float = USER_WEIGHT,
 ) -> TrainResult:
     """Validate, fit, measure and save a new model version.
 
@@ -160,17 +210,29 @@ def train(
         learning_curve: also measure the learning curve (slower), for the model card.
         compare: evaluate the current default on the held-out split, side by side.
         nested: also measure a nested cross-validation (about 4 times the training time).
-        progress: called with a short line at each step (the CLI prints them on stderr).
+        progress: called with a short line at each step (:func:`train_steps` of them; the CLI
+            draws them as a progress bar on stderr).
+        from_name: the Label Studio choices control holding the categories.
+        user_thresholds: choose the thresholds with the user's passages weighing
+            ``user_weight`` (:func:`weighted_thresholds`).
+        user_weight: how much each of the user's passages weighs.
 
     Returns:
         The new model, the default it was compared with, and the comparison rows.
 
     Raises:
-        LabeledDataError: bad rows in any input (nothing is trained or written).
+        UsageError: ``name`` is not one folder name (e.g. ``../../escape``, ``/abs``, ``a/b``).
+        LabeledDataError: bad rows in any input, or a user id that is the corpus's id of
+            another text (nothing is trained or written).
         ModelError: the target folder exists.
     """
-    user = read_user_files(list(labeled), text_column) if labeled else []
+    if name is not None:
+        check_model_name(name)  # one folder in models_dir: never ../x, /abs or a/b
+    user = read_user_files(list(labeled), text_column, from_name) if labeled else []
     corpus = load_corpus(corpus_dir)
+    conflicts = id_conflicts(corpus, user)
+    if conflicts:
+        raise LabeledDataError(conflicts, Path(labeled[0]) if len(labeled) == 1 else None)
     rows = merge(corpus, user)
     folder = Path(models_dir) / (name or dt.datetime.now().strftime("%Y%m%d-%H%M%S"))
     if folder.exists():
@@ -185,12 +247,14 @@ def train(
     y = label_matrix(labels)
     say = progress or (lambda line: log.info("%s", line))
     say(
-        f"training on {len(train_rows)} passages ({len(mine)} of them yours, each weighing {USER_WEIGHT:g}; "
+        f"training on {len(train_rows)} passages ({len(mine)} of them yours, each weighing {user_weight:g}; "
         f"{len(hold_rows)} held out)"
     )
-    weight = [USER_WEIGHT if id(r) in mine else 1.0 for r in train_rows] if mine else None
+    weight = [user_weight if id(r) in mine else 1.0 for r in train_rows] if mine else None
     classifier = BulletinClassifier(seed=seed, progress=lambda s: say(f"cross-validation: {s}"))
     classifier.fit(texts, labels, weight)
+    if user_thresholds and weight is not None:
+        classifier.thresholds_ = weighted_thresholds(y, classifier.oof_, weight)
     cv = oof_metrics(classifier, texts, labels)
     held = {p.stem: read_labeled(p) for p in sorted(Path(heldout_dir).glob("*.jsonl"))}
     model_meta: dict[str, Any] = {
@@ -203,7 +267,8 @@ def train(
             "holdout_rule": f"sha256(text)[:8] mod 100 < {HOLDOUT_PERCENT}",
             "user_files": [str(p) for p in labeled],
             "user_samples": len(user),
-            "user_weight": USER_WEIGHT,
+            "user_weight": user_weight,
+            "user_thresholds": bool(user_thresholds and mine),
             "per_category": {c: int(y[:, k].sum()) for k, c in enumerate(CATEGORIES)},
             "none": int((y.sum(axis=1) == 0).sum()),
             "multi": int((y.sum(axis=1) >= 2).sum()),

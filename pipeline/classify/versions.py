@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import tempfile
 from pathlib import Path
 
 from pipeline import config
-from pipeline.classify.model_files import all_meta, resolve_model_dir
+from pipeline.classify.model_files import all_meta, check_model_name, inside_models_dir, resolve_model_dir
 from pipeline.errors import BulletinsError, ModelError
 
 
@@ -48,6 +50,10 @@ def promote(name: str, models_dir: Path = config.MODELS_DIR, force: bool = False
     comparison ``train`` stored when the candidate was trained against this default is used;
     otherwise both are evaluated now on the corpus's held-out split.
 
+    Only a version inside ``models_dir`` can be promoted (its name is one folder there, and
+    the folder, links resolved, lies there), and only once it loads and verifies: the
+    pointer is then replaced atomically, so it never names a missing or broken model.
+
     Args:
         name: the version's folder name under ``models_dir``.
         models_dir: where versions live.
@@ -57,11 +63,22 @@ def promote(name: str, models_dir: Path = config.MODELS_DIR, force: bool = False
         ``{"promoted", "previous", "candidate_f1", "default_f1"}``.
 
     Raises:
-        ModelError: unknown or unverifiable version, or worse than the default without force.
+        UsageError: not a version name (a path such as ``/outside/v9`` or ``../x``).
+        ModelError: unknown or unverifiable version, one outside ``models_dir``, or worse
+            than the default without force.
     """
     from pipeline.classify.model import load_model
 
-    candidate = load_model(name, models_dir)
+    folder = Path(models_dir) / check_model_name(name)
+    if not folder.is_dir():
+        raise ModelError("no such model version", folder, "list versions with `bulletins models`")
+    if not inside_models_dir(folder, Path(models_dir)):
+        raise ModelError(
+            "expected a model version inside the models folder, found a link out of it",
+            folder,
+            "copy the version into the models folder",
+        )
+    candidate = load_model(folder, models_dir)
     previous = None
     with contextlib.suppress(BulletinsError):  # no default yet: nothing to compare with
         previous = load_model(None, models_dir)
@@ -83,10 +100,23 @@ def promote(name: str, models_dir: Path = config.MODELS_DIR, force: bool = False
                 candidate.path,
                 "add labels and retrain, or pass --force",
             )
-    (Path(models_dir) / config.DEFAULT_POINTER).write_text(candidate.path.name + "\n", encoding="utf-8")
+    _write_pointer(Path(models_dir), candidate.path.name)
     return {
         "promoted": candidate.path.name,
         "previous": previous.path.name if previous else None,
         "candidate_f1": cand_f1,
         "default_f1": prev_f1,
     }
+
+
+def _write_pointer(models_dir: Path, name: str) -> None:
+    """Replace the default pointer atomically: readers see the old name or the new one."""
+    fd, tmp = tempfile.mkstemp(prefix=".DEFAULT-", dir=models_dir)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(check_model_name(name) + "\n")
+        os.replace(tmp, models_dir / config.DEFAULT_POINTER)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

@@ -1,16 +1,25 @@
 """Command-line interface: thin wrappers, one library call per command.
 
 Data goes to stdout, logs and progress to stderr. Only this module turns errors into exit
-codes: 0 success, 1 nothing could be done (every input failed, or a refused action), 2
-usage errors.
+codes: 0 success, 1 nothing could be done (every input failed, an empty input, or a refused
+action), 2 usage errors found while reading the command line (an unknown option, a date
+that is not one, an unknown category).
+
+Options shared by several commands are defined once here (:func:`add_model_options`,
+:func:`add_db_option`, :func:`add_quiet_option` …) and used by :mod:`store_commands` too.
+Progress bars (tqdm) go to stderr, only when it is a terminal and ``--quiet`` is not given.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import logging
+import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from pipeline import __version__, config
 from pipeline.errors import BulletinsError, LabeledDataError
@@ -19,7 +28,139 @@ log = logging.getLogger("bulletins")
 
 
 def _err(message: str) -> None:
-    print(f"bulletins: {message}", file=sys.stderr)
+    from tqdm import tqdm
+
+    tqdm.write(f"bulletins: {message}", file=sys.stderr)  # above a progress bar, if one is drawn
+
+
+# --- shared options --------------------------------------------------------------------------
+
+_DATE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
+
+
+def date_arg(text: str) -> str:
+    """An argparse type: ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` (a usage error, exit 2, otherwise)."""
+    m = _DATE.match(text.strip())
+    try:
+        if not m:
+            raise ValueError
+        dt.date(int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY, YYYY-MM or YYYY-MM-DD, found {text!r}") from None
+    return text.strip()
+
+
+def category_arg(text: str) -> str:
+    """An argparse type: one of the six categories."""
+    from pipeline.taxonomy import CATEGORIES
+
+    if text.strip() not in CATEGORIES:
+        raise argparse.ArgumentTypeError(f"expected a category among {'、'.join(CATEGORIES)}, found {text!r}")
+    return text.strip()
+
+
+def add_models_dir_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--models-dir", type=Path, default=config.MODELS_DIR, help=f"where model versions live ({config.MODELS_DIR})"
+    )
+
+
+def add_model_options(p: argparse.ArgumentParser) -> None:
+    """``--model`` and ``--models-dir``: every command that loads a model."""
+    p.add_argument("--model", metavar="NAME_OR_DIR", help="model version name or folder (default: the default)")
+    add_models_dir_option(p)
+
+
+def add_db_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", type=Path, default=config.DB_PATH, help=f"results store (default: {config.DB_PATH})")
+
+
+def add_model_version_option(p: argparse.ArgumentParser, help: str) -> None:
+    p.add_argument("--model-version", metavar="V", help=help + "; a name alone (round1) finds round1@<hash>")
+
+
+def add_quiet_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def add_text_column_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--text-column", default="text", metavar="NAME", help="the column holding the passages (text)")
+
+
+def add_from_name_option(p: argparse.ArgumentParser, writing: bool = False) -> None:
+    from pipeline.formats import LS_FROM_NAME
+
+    if writing:
+        p.add_argument(
+            "--from-name",
+            default=LS_FROM_NAME,
+            metavar="NAME",
+            help=f"Label Studio choices control the categories go to (default {LS_FROM_NAME})",
+        )
+    else:
+        p.add_argument(
+            "--from-name",
+            metavar="NAME",
+            help="Label Studio exports: the choices control holding the categories (when a project has several)",
+        )
+
+
+def resolve_model_version(db: Path, version: str | None) -> str | None:
+    """A model version as stored: a name alone (``round1``) becomes ``round1@<hash>`` when the
+    store holds predictions of exactly one version of that name.
+
+    Raises:
+        UsageError: the name matches several stored versions.
+    """
+    from pipeline.errors import UsageError
+    from pipeline.store.database import prediction_versions
+
+    if version is None or "@" in version:
+        return version
+    try:
+        stored = prediction_versions(db)
+    except BulletinsError:
+        return version  # no store: the query says so
+    if version in stored:
+        return version
+    matches = [v for v in stored if v.split("@", 1)[0] == version]
+    if len(matches) > 1:
+        raise UsageError(
+            f"model version name {version} matches {len(matches)} stored versions ({', '.join(matches)})",
+            hint="give the full version",
+        )
+    return matches[0] if matches else version
+
+
+def progress_enabled(quiet: bool = False) -> bool:
+    """Whether to draw a progress bar: not quiet, and stderr is a terminal."""
+    try:
+        return not quiet and sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def progress_bar(total: int | None, desc: str, quiet: bool = False, unit: str = "it") -> Any:
+    """A tqdm bar on stderr (never stdout), disabled when quiet or stderr is not a terminal."""
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total, desc=desc, unit=unit, file=sys.stderr, disable=not progress_enabled(quiet), dynamic_ncols=True
+    )
+
+
+def step_progress(total: int, desc: str, quiet: bool = False) -> tuple[Callable[[str], None] | None, Any]:
+    """A ``progress(line)`` callback drawing named steps as a bar, and the bar (to close);
+    ``None`` when no bar is drawn (the library then logs its steps at INFO level: ``-v``)."""
+    bar = progress_bar(total, desc, quiet, unit="step")
+    if bar.disable:
+        return None, bar
+
+    def step(line: str) -> None:
+        bar.set_postfix_str(line[:60], refresh=False)
+        bar.update(1 if bar.n < total else 0)
+
+    return step, bar
 
 
 # --- extract -----------------------------------------------------------------------------
@@ -27,20 +168,29 @@ def _err(message: str) -> None:
 
 def cmd_extract(args: argparse.Namespace) -> int:
     from pipeline.formats import write_records
-    from pipeline.ingest import PASSAGE_FIELDS, iter_bulletins, passage_records
+    from pipeline.ingest import PASSAGE_FIELDS, expand_paths, iter_bulletins, passage_records, shown
+    from pipeline.readers.registry import limits_from_args
 
     ok = failed = 0
-    for path, result in iter_bulletins(args.files, password=args.password, engine=args.engine):
+    limits = limits_from_args(args)
+    files = expand_paths(args.files)
+    if not files:
+        _err("error: no bulletin files (.pdf, .docx, .txt …) found in " + ", ".join(shown(p) for p in args.files))
+        return 1
+    bar = progress_bar(len(files), "extract", args.quiet or len(files) < 2, unit="file")
+    for path, result in iter_bulletins(files, password=args.password, engine=args.engine, limits=limits):
+        bar.update(1)
         if isinstance(result, BulletinsError):
             _err(f"error: {result}")
             failed += 1
             continue
         for warning in result.warnings:
-            _err(f"warning: {path}: {warning}")
+            _err(f"warning: {shown(path)}: {warning}")
         if not result.passages:
-            _err(f"warning: {path}: no article passages found (front matter and contents only?)")
+            _err(f"warning: {shown(path)}: no article passages found (front matter and contents only?)")
         write_records(passage_records(result), args.format, sys.stdout, PASSAGE_FIELDS, header=ok == 0)
         ok += 1
+    bar.close()
     return 1 if failed and not ok else 0
 
 
@@ -52,8 +202,15 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from pipeline.classify.predict_io import predict_frame, read_passages, write_passages
 
     model = load_model(args.model, args.models_dir)
+    if (args.input is None or str(args.input) == "-") and sys.stdin.isatty():
+        _err("reading passages from the terminal, one a line; end with Ctrl-D (Ctrl-Z then Enter on Windows)")
     table = read_passages(args.input, args.text_column)
-    write_passages(predict_frame(table, model, args.text_column), args.output)
+    bar = progress_bar(len(table), "predict", args.quiet, unit="passage")
+    try:
+        out = predict_frame(table, model, args.text_column, replace=args.replace_columns, progress=bar.update)
+    finally:
+        bar.close()
+    write_passages(out, args.output, args.format, args.text_column, args.from_name)
     log.info("classified %d passages with %s", len(table), model.version)
     return 0
 
@@ -67,7 +224,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from pipeline.formats import write_records
 
     model = load_model(args.model, args.models_dir)
-    rows = read_labeled(args.labeled, text_column=args.text_column)
+    rows = read_labeled(args.labeled, text_column=args.text_column, from_name=args.from_name)
     result = metrics([r.labels for r in rows], list(predict(model, [r.text for r in rows])["labels"]))
     result["model_version"] = model.version
     if args.format == "json":
@@ -88,19 +245,24 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from pipeline.classify.train import train
+    from pipeline.classify.train import train, train_steps
     from pipeline.formats import write_records
 
-    result = train(
-        args.labeled,
-        name=args.name,
-        models_dir=args.models_dir,
-        text_column=args.text_column,
-        learning_curve=args.learning_curve,
-        nested=args.nested,
-        seed=args.seed,
-        progress=lambda line: print(f"bulletins train: {line}", file=sys.stderr, flush=True),
-    )
+    progress, bar = step_progress(train_steps(args.nested, args.learning_curve), "train", args.quiet)
+    try:
+        result = train(
+            args.labeled,
+            name=args.name,
+            models_dir=args.models_dir,
+            text_column=args.text_column,
+            learning_curve=args.learning_curve,
+            nested=args.nested,
+            seed=args.seed,
+            progress=progress,
+            from_name=args.from_name,
+        )
+    finally:
+        bar.close()
     m = result.model.meta["metrics"]
     print(f"trained {result.model.version} in {result.model.path}")
     print(f"5-fold CV macro F1 {m['cv']['macro_f1']:.3f}; held-out macro F1 {m['holdout']['macro_f1']:.3f}")
@@ -115,13 +277,14 @@ def cmd_review(args: argparse.Namespace) -> int:
     from pipeline.classify.predict_io import write_passages
     from pipeline.reports.review_queue import review_queue
 
-    queue = review_queue(args.db, n=args.n, models_dir=args.models_dir, model_version=args.model_version)
+    version = resolve_model_version(args.db, args.model_version)
+    queue = review_queue(args.db, n=args.n, models_dir=args.models_dir, model_version=version)
     if queue.empty:
         _err("no classified passage in the store: run `bulletins classify` first")
         return 1
-    write_passages(queue, args.output)
+    write_passages(queue, args.output, args.format, from_name=args.from_name)
     _err(
-        f"wrote {len(queue)} passage(s) to review to {args.output}: correct `labels`, mark `reviewed`, "
+        f"wrote {len(queue)} passage(s) to review to {args.output}: correct `labels` (类别), mark `reviewed` (已复核), "
         f"then `bulletins train {args.output}`"
     )
     return 0
@@ -173,58 +336,92 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", type=Path, metavar="FILE", help="PDF, .docx or text files, or folders")
     p.add_argument("--format", choices=("jsonl", "csv", "table"), default="jsonl")
     p.add_argument("--password", help="password for encrypted PDFs")
+    add_quiet_option(p)
     p.add_argument(
         "--engine",
         choices=("pdfplumber", "pdfium"),
         default="pdfplumber",
         help="PDF text engine (pdfium: much faster, same passages on single-column bulletins)",
     )
+    from pipeline.readers.registry import add_limit_arguments
+
+    add_limit_arguments(p)
     p.set_defaults(func=cmd_extract)
 
-    def model_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--model", metavar="NAME_OR_DIR", help="model version name or folder (default: the default)")
-        p.add_argument("--models-dir", type=Path, default=config.MODELS_DIR, help="where model versions live")
+    from pipeline.formats import TOOL_FORMATS, WRITE_FORMATS
 
-    p = sub.add_parser("predict", help="classify loose passages (JSONL, CSV, XLSX or one a line)")
+    OUTPUT_FORMATS = (*WRITE_FORMATS, *TOOL_FORMATS)
+
+    p = sub.add_parser(
+        "predict",
+        help="classify loose passages (JSONL, JSON, CSV, XLSX or one a line)",
+        description="Classify passages; every input column is kept and labels, scores, evidence and "
+        "model_version are added (an input that has one of them already is refused without "
+        "--replace-columns). CSV may be UTF-8, UTF-16, GBK or GB18030.",
+    )
     p.add_argument("input", type=Path, nargs="?", help="input file; omitted or - reads stdin, one passage a line")
-    p.add_argument("--output", "-o", type=Path, help="output .jsonl/.csv/.xlsx (default: JSONL to stdout)")
-    p.add_argument("--text-column", default="text")
-    model_options(p)
+    p.add_argument("--output", "-o", type=Path, help="output file (default: JSON Lines to stdout)")
+    p.add_argument(
+        "--format",
+        choices=OUTPUT_FORMATS,
+        help="output format (default: from --output's suffix): label-studio and doccano write tasks to import",
+    )
+    add_text_column_option(p)
+    p.add_argument(
+        "--replace-columns", action="store_true", help="replace input columns named labels, scores, evidence …"
+    )
+    add_from_name_option(p, writing=True)
+    add_model_options(p)
+    add_quiet_option(p)
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("evaluate", help="score a model on labeled passages")
-    p.add_argument("labeled", type=Path, help="labeled JSONL/CSV/XLSX (text, labels)")
+    p.add_argument("labeled", type=Path, help="labeled file (any format train reads)")
     p.add_argument("--format", choices=("table", "json"), default="table")
-    p.add_argument("--text-column", default="text")
-    model_options(p)
+    add_text_column_option(p)
+    add_from_name_option(p)
+    add_model_options(p)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("train", help="train a new model version from corpus + your labeled files")
-    p.add_argument("labeled", type=Path, nargs="*", help="your labeled files (merged with corpus/labeled)")
+    p.add_argument(
+        "labeled",
+        type=Path,
+        nargs="*",
+        help="your labeled files: review files, JSONL/JSON/CSV/XLSX, Label Studio or doccano exports",
+    )
     p.add_argument("--name", help="version name (default: date and time)")
-    p.add_argument("--models-dir", type=Path, default=config.MODELS_DIR)
-    p.add_argument("--text-column", default="text")
+    add_models_dir_option(p)
+    add_text_column_option(p)
+    add_from_name_option(p)
     p.add_argument("--seed", type=int, default=config.SEED)
     p.add_argument("--learning-curve", action="store_true", help="also measure a learning curve (slower)")
     p.add_argument("--nested", action="store_true", help="also measure a nested cross-validation (slower)")
+    add_quiet_option(p)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("review", help="export stored passages to label, most informative first")
-    p.add_argument("--db", type=Path, default=config.DB_PATH, help=f"results store (default: {config.DB_PATH})")
+    add_db_option(p)
     p.add_argument("-n", type=int, default=200, help="how many passages (default 200)")
-    p.add_argument("--output", "-o", type=Path, required=True, help="FILE.xlsx, FILE.csv or FILE.jsonl")
-    p.add_argument("--models-dir", type=Path, default=config.MODELS_DIR)
-    p.add_argument("--model-version", help="review this version's predictions (default: the current ones)")
+    p.add_argument(
+        "--output", "-o", type=Path, required=True, help="FILE.xlsx (a workbook for labelers), .csv, .jsonl, .json"
+    )
+    p.add_argument(
+        "--format", choices=OUTPUT_FORMATS, help="default: from the suffix; label-studio or doccano for those tools"
+    )
+    add_from_name_option(p, writing=True)
+    add_models_dir_option(p)
+    add_model_version_option(p, "review this version's predictions (default: the current ones)")
     p.set_defaults(func=cmd_review)
 
     p = sub.add_parser("models", help="list model versions and their figures")
-    p.add_argument("--models-dir", type=Path, default=config.MODELS_DIR)
+    add_models_dir_option(p)
     p.add_argument("--format", choices=("table", "csv", "jsonl"), default="table")
     p.set_defaults(func=cmd_models)
 
     p = sub.add_parser("promote", help="make a model version the default (promote the previous one to roll back)")
     p.add_argument("name")
-    p.add_argument("--models-dir", type=Path, default=config.MODELS_DIR)
+    add_models_dir_option(p)
     p.add_argument("--force", action="store_true", help="promote even if its held-out F1 is lower")
     p.set_defaults(func=cmd_promote)
 

@@ -12,8 +12,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from pipeline import config
-
 _BY_FIELDS = ("category", "unit", "region", "month", "bulletin")  # pipeline.reports.queries.BY_FIELDS
 
 
@@ -22,23 +20,29 @@ def _say(message: str) -> None:
 
 
 def _filters(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", type=Path, default=config.DB_PATH, help=f"results store (default: {config.DB_PATH})")
-    p.add_argument("--since", metavar="DATE", help="from this date (YYYY, YYYY-MM or YYYY-MM-DD; inclusive)")
-    p.add_argument("--until", metavar="DATE", help="up to this date (inclusive: 2021-06 means to 30 June)")
-    p.add_argument("--category", metavar="C", help="only this category, e.g. 作风不优")
-    p.add_argument("--region", metavar="R", help="only this region, e.g. 南充市")
+    from pipeline.cli.main import add_db_option, add_model_version_option, category_arg, date_arg
+
+    add_db_option(p)
     p.add_argument(
-        "--model-version", metavar="V", help="use this model version's predictions (default: each bulletin's latest)"
+        "--since", metavar="DATE", type=date_arg, help="from this date (YYYY, YYYY-MM or YYYY-MM-DD; inclusive)"
     )
+    p.add_argument(
+        "--until", metavar="DATE", type=date_arg, help="up to this date (inclusive: 2021-06 means to 30 June)"
+    )
+    p.add_argument("--category", metavar="C", type=category_arg, help="only this category, e.g. 作风不优")
+    p.add_argument("--region", metavar="R", help="only this region, e.g. 南充市")
+    add_model_version_option(p, "use this model version's predictions (default: each bulletin's latest)")
 
 
 def _filter_args(args: argparse.Namespace) -> dict:
+    from pipeline.cli.main import resolve_model_version
+
     return {
         "since": args.since,
         "until": args.until,
         "category": args.category,
         "region": args.region,
-        "model_version": args.model_version,
+        "model_version": resolve_model_version(args.db, args.model_version),
     }
 
 
@@ -47,6 +51,7 @@ def _filter_args(args: argparse.Namespace) -> dict:
 
 def cmd_classify(args: argparse.Namespace) -> int:
     from pipeline.batch import classify
+    from pipeline.readers.registry import limits_from_args
 
     summary = classify(
         args.paths,
@@ -59,6 +64,8 @@ def cmd_classify(args: argparse.Namespace) -> int:
         scheduler=args.scheduler,
         quiet=args.quiet,
         password=args.password,
+        models_dir=args.models_dir,
+        limits=limits_from_args(args),
     )
     for line in summary.lines():
         _say(line)
@@ -82,7 +89,7 @@ def cmd_issues(args: argparse.Namespace) -> int:
 
     fmt = issue_format(args.format, args.output)  # refuse a bad combination before querying
     table = issues(args.db, **_filter_args(args))
-    n = write_issues(table, fmt, args.output, sys.stdout)
+    n = write_issues(table, fmt, args.output, sys.stdout, bom=args.output is not None)
     if args.output is not None:
         _say(f"wrote {n} issue(s) to {args.output}")
     return 0
@@ -108,10 +115,12 @@ def register(sub) -> None:
         "passage and keep the results in the store. Files already stored for the current "
         "model are skipped; a new model re-classifies stored passages without re-reading.",
     )
+    from pipeline.cli.main import add_db_option, add_model_options, add_quiet_option
+
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="bulletin files or folders")
-    p.add_argument("--db", type=Path, default=config.DB_PATH, help=f"results store (default: {config.DB_PATH})")
+    add_db_option(p)
     p.add_argument("--jobs", type=int, metavar="N", help="parallel workers (default: all cores)")
-    p.add_argument("--model", metavar="NAME|DIR", help="model name or folder (default: the current default)")
+    add_model_options(p)
     p.add_argument("--force", action="store_true", help="re-read and re-classify every file")
     p.add_argument(
         "--engine",
@@ -122,7 +131,10 @@ def register(sub) -> None:
     p.add_argument("--backend", choices=("loky", "dask"), help="local processes (loky, default) or a Dask cluster")
     p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
     p.add_argument("--password", help="password for encrypted PDFs")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_quiet_option(p)
+    from pipeline.readers.registry import add_limit_arguments
+
+    add_limit_arguments(p)
     p.set_defaults(func=cmd_classify)
 
     p = sub.add_parser(

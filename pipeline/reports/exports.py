@@ -1,7 +1,11 @@
-"""Exports of counts and issue lists: table, CSV, JSON, Markdown and XLSX (openpyxl).
+"""Exports of counts and issue lists: table, CSV, JSON, Markdown and XLSX.
 
 A new export format goes here: the queries in :mod:`pipeline.reports.queries` hand over
-DataFrames and know nothing of files.
+DataFrames and know nothing of files. Cells are written safely (:mod:`pipeline.formats`):
+CSV files get a BOM and a leading ``'`` on text starting with ``= + - @``, tab or carriage
+return; XLSX stores all text as text, never as formulas; Markdown escapes its own syntax
+(pipes, backslashes, emphasis and link brackets) and HTML (``<img onerror=…>`` is shown as
+text, never passed through as markup).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from typing import TextIO
 import pandas as pd
 
 from pipeline.errors import UsageError
-from pipeline.formats import display_width, write_records
+from pipeline.formats import Sheet, write_records, write_workbook
 from pipeline.reports.queries import ISSUE_COLUMNS
 from pipeline.taxonomy import CATEGORIES
 
@@ -101,7 +105,9 @@ def issue_format(fmt: str | None, output: Path | None) -> str:
     return fmt
 
 
-def write_issues(frame: pd.DataFrame, fmt: str, output: Path | None = None, stream: TextIO | None = None) -> int:
+def write_issues(
+    frame: pd.DataFrame, fmt: str, output: Path | None = None, stream: TextIO | None = None, bom: bool = True
+) -> int:
     """Write an issue list.
 
     Args:
@@ -111,6 +117,8 @@ def write_issues(frame: pd.DataFrame, fmt: str, output: Path | None = None, stre
             records, each with ``category``).
         output: the file to write (required for XLSX); otherwise ``stream``.
         stream: a text stream for csv, md and json when there is no ``output``.
+        bom: start CSV with a byte-order mark, so that Excel and WPS read it as UTF-8 (a file
+            or a download; off for standard output, where it would reach other programs).
 
     Returns:
         The number of issue rows written.
@@ -123,13 +131,15 @@ def write_issues(frame: pd.DataFrame, fmt: str, output: Path | None = None, stre
     if output is not None:
         Path(output).parent.mkdir(parents=True, exist_ok=True)
         with open(output, "w", encoding="utf-8", newline="") as fh:
-            return write_issues(frame, fmt, None, fh)
+            return write_issues(frame, fmt, None, fh, bom)
     if stream is None:
         raise UsageError("write_issues needs an output file or a stream")
     rows = records(frame)
     if fmt == "json":
         stream.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
     elif fmt == "csv":
+        if bom:
+            stream.write("\ufeff")
         write_records(rows, "csv", stream, list(ISSUE_COLUMNS))
     else:
         stream.write(markdown(frame))
@@ -170,7 +180,8 @@ def write_xlsx(frame: pd.DataFrame, output: Path) -> Path:
     """The issue list as a workbook: ``汇总`` (category × region) and one sheet per category.
 
     Columns are sized to their content (Chinese characters count double, the passage text
-    is capped and wrapped), headers are bold and frozen, and each sheet has a filter.
+    is capped and wrapped), headers are bold and frozen, and each sheet has a filter. Text
+    is stored as text: a passage starting with ``=`` is never a formula.
 
     Args:
         frame: from :func:`issues`.
@@ -179,61 +190,59 @@ def write_xlsx(frame: pd.DataFrame, output: Path) -> Path:
     Returns:
         ``output``.
     """
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
-    from openpyxl.utils import get_column_letter
-
     columns = [c for c in ISSUE_COLUMNS if c != "category"]
     caps = {"text": 80, "section": 30, "bulletin": 40, "evidence": 30, "model_version": 22}
-    bold = Font(bold=True)
-    wrap = Alignment(wrap_text=True, vertical="top")
-    top = Alignment(vertical="top")
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = SUMMARY_SHEET
     table = summary_table(frame)
-    ws.append([table.index.name] + list(table.columns))
-    for cat, row in table.iterrows():
-        ws.append([cat] + [int(v) for v in row])
-    for cell in ws[1]:
-        cell.font = bold
-    for cell in ws["A"]:
-        cell.font = bold
-    widths = [max(display_width(str(c.value)) for c in col) for col in ws.columns]
-    for i, w in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = max(8, w + 2)
-    ws.freeze_panes = "B2"
-
+    sheets = [
+        Sheet(
+            SUMMARY_SHEET,
+            [str(table.index.name)] + [str(c) for c in table.columns],
+            [[cat] + [int(v) for v in row] for cat, row in table.iterrows()],
+            default_width=1000,
+            min_width=6,
+            freeze="B2",
+            autofilter=False,
+            bold_first_column=True,
+        )
+    ]
+    wrapped = {j for j, c in enumerate(columns) if c in ("text", "evidence", "section", "bulletin")}
     for cat in CATEGORIES:
-        sheet = wb.create_sheet(cat)
         rows = frame[frame["category"].astype(object) == cat]
-        sheet.append([HEADINGS[c] for c in columns])
-        for row in rows[columns].itertuples(index=False, name=None):
-            sheet.append([_cell_text(c, v) for c, v in zip(columns, row)])
-        for j, col in enumerate(columns, start=1):
-            letter = get_column_letter(j)
-            width = max([display_width(HEADINGS[col])] + [display_width(str(c.value)) for c in sheet[letter][1:]])
-            sheet.column_dimensions[letter].width = min(width, caps.get(col, 30)) + 2
-            for c in sheet[letter][1:]:
-                c.alignment = wrap if col in ("text", "evidence", "section", "bulletin") else top
-        for cell in sheet[1]:
-            cell.font = bold
-        sheet.freeze_panes = "A2"
-        sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(1, len(rows) + 1)}"
-        sheet.print_title_rows = "1:1"
-        sheet.page_setup.orientation = "landscape"
-        sheet.page_setup.fitToWidth = 1
-        sheet.page_setup.fitToHeight = 0
-        sheet.sheet_properties.pageSetUpPr.fitToPage = True
-    output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(output)
-    return output
+        sheets.append(
+            Sheet(
+                cat,
+                [HEADINGS[c] for c in columns],
+                [[_cell_text(c, v) for c, v in zip(columns, row)] for row in rows[columns].itertuples(index=False)],
+                widths={j: caps.get(c, 30) for j, c in enumerate(columns)},
+                wrap=wrapped,
+                landscape=True,
+            )
+        )
+    return write_workbook(output, sheets)
+
+
+_MD_SPECIAL = str.maketrans(
+    {
+        "\\": "\\\\",
+        "|": "\\|",
+        "`": "\\`",
+        "*": "\\*",
+        "_": "\\_",
+        "[": "\\[",
+        "]": "\\]",
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+        "\n": " ",
+        "\r": " ",
+    }
+)
 
 
 def _md_cell(value) -> str:
-    return str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    """A table cell's text as Markdown that shows it literally: Markdown syntax escaped,
+    HTML as entities (never raw markup), line breaks as spaces."""
+    return str(value).translate(_MD_SPECIAL)
 
 
 def markdown(frame: pd.DataFrame) -> str:
@@ -242,7 +251,7 @@ def markdown(frame: pd.DataFrame) -> str:
     versions = frame.attrs.get("model_versions") or sorted(set(frame["model_version"]))
     lines = ["# 问题清单", ""]
     passages = frame["passage_id"].nunique()
-    lines.append(f"共 {len(frame)} 条（{passages} 段）；模型：{', '.join(versions) or '无'}")
+    lines.append(f"共 {len(frame)} 条（{passages} 段）；模型：{_md_cell(', '.join(versions)) or '无'}")
     lines.append("")
     lines += ["| 类别 | 条数 |", "|---|---:|"]
     per = frame["category"].astype(object).value_counts()

@@ -4,11 +4,18 @@ The queue works like the model-in-the-loop queues of annotation tools (Prodigy, 
 Studio): passages whose scores sit closest to a category's decision threshold come first,
 since a person's label there changes the model most. Each row is pre-filled with the current
 prediction; the reviewer corrects ``labels``, marks ``reviewed`` and hands the same file to
-``bulletins train``, which uses only rows marked reviewed.
+``bulletins train``, which uses only rows marked reviewed (and refuses a file with none).
+
+The ranking (:func:`informativeness`, :func:`queue_order`) is also what
+``benchmarks/bench_retrain.py`` simulates review rounds with. The file itself is written by
+:func:`pipeline.classify.predict_io.write_passages`: in XLSX a workbook made for a labeler
+(Chinese headings, drop-downs, the categories' definitions on a second sheet), in CSV/JSON the
+columns below, or tasks for Label Studio and doccano.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -72,12 +79,7 @@ def review_queue(
     if frame.empty:
         return pd.DataFrame(columns=list(REVIEW_COLUMNS))
     known = _thresholds(models_dir)
-    margins, competing = [], []
-    for scores, version in zip(frame["scores"], frame["model_version"]):
-        cuts = known.get(version, {})
-        gaps = [abs(scores[c] - cuts.get(c, 0.5)) for c in CATEGORIES]
-        margins.append(round(min(gaps), 4))
-        competing.append(sum(g < 0.15 for g in gaps))
+    margins, competing = informativeness(list(frame["scores"]), [known.get(v, {}) for v in frame["model_version"]])
     frame["margin"], frame["competing"] = margins, competing
     frame["id"] = [f"{sha[:12]}-{int(i):03d}" for sha, i in zip(frame["sha256"], frame["index"])]
     frame["bulletin"] = [
@@ -85,5 +87,38 @@ def review_queue(
         for t, y, i, f in zip(frame["title"], frame["year"], frame["issue_no"], frame["file"])
     ]
     frame["reviewed"] = ""
-    frame = frame.sort_values(["margin", "competing", "id"], ascending=[True, False, True], kind="stable")
-    return frame.head(n).reset_index(drop=True)[list(REVIEW_COLUMNS)]
+    order = queue_order(margins, competing, list(frame["id"]))
+    return frame.iloc[order[:n]].reset_index(drop=True)[list(REVIEW_COLUMNS)]
+
+
+#: A category whose score is within this of its threshold is "competing".
+COMPETING_GAP = 0.15
+
+
+def informativeness(
+    scores: Sequence[Mapping[str, float]], cuts: Sequence[Mapping[str, float]]
+) -> tuple[list[float], list[int]]:
+    """How informative a person's label on each passage is.
+
+    Args:
+        scores: per passage, category -> score.
+        cuts: per passage, category -> threshold of the model that scored it (0.5 where
+            unknown).
+
+    Returns:
+        ``margin`` (the smallest distance between a category's score and its threshold,
+        rounded to 4 places) and ``competing`` (how many categories sit within
+        :data:`COMPETING_GAP` of their thresholds), per passage.
+    """
+    margins, competing = [], []
+    for row, cut in zip(scores, cuts):
+        gaps = [abs(float(row[c]) - float(cut.get(c, 0.5))) for c in CATEGORIES]
+        margins.append(round(min(gaps), 4))
+        competing.append(sum(g < COMPETING_GAP for g in gaps))
+    return margins, competing
+
+
+def queue_order(margins: Sequence[float], competing: Sequence[int], ids: Sequence[str]) -> list[int]:
+    """Positions in review order: smallest margin first, then most competing categories,
+    then the id (so the same scores always give the same queue)."""
+    return sorted(range(len(ids)), key=lambda i: (margins[i], -competing[i], str(ids[i])))

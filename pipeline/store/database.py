@@ -15,6 +15,12 @@ This is the only module that imports :mod:`sqlite3`. The schema (``docs/batch.md
 * ``corrections``: people's corrections of a passage's labels (with reviewer and time), keyed
   by the bulletin's content hash and the passage's index; the latest per passage counts.
 
+A batch commits each file as soon as it is read, before the model has classified it: the
+structured bulletin is *staged* as JSON in ``meta`` (key ``staged:<sha256>:<run>``), so a
+bulletin stored in ``bulletins`` is always whole (passages and current predictions). A run
+that dies (killed, power loss) leaves its staged reads; the next run that meets the same
+file classifies the staged bulletin without reading the file again.
+
 Every write of one file happens in one transaction: a crash or Ctrl-C loses at most the file
 being written. Counts and issue lists are both computed from :func:`labels_frame`, one row
 per passage per predicted category, so they always agree.
@@ -22,8 +28,10 @@ per passage per predicted category, so they always agree.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -33,7 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline import config
-from pipeline.documents import Bulletin
+from pipeline.documents import Bulletin, Passage
 from pipeline.errors import StoreError
 from pipeline.taxonomy import CATEGORIES
 
@@ -202,7 +210,7 @@ class Store:
             return None
         row = self.conn.execute(
             "SELECT path FROM bulletins WHERE title = ? AND year = ? AND issue_no = ? AND path != ?",
-            (title, year, issue_no, str(Path(path).resolve())),
+            (title, year, issue_no, store_path(path)),
         ).fetchone()
         return row[0] if row else None
 
@@ -221,6 +229,18 @@ class Store:
             "SELECT id, text FROM passages WHERE bulletin_id = ? ORDER BY idx", (bulletin_id,)
         ).fetchall()
 
+    def passage_count(self, bulletin_id: int) -> int:
+        """How many passages a bulletin has."""
+        return self.conn.execute("SELECT COUNT(*) FROM passages WHERE bulletin_id = ?", (bulletin_id,)).fetchone()[0]
+
+    def passage_slice(self, bulletin_id: int, after: int, limit: int) -> list[tuple[int, int, str]]:
+        """``(passage id, index, text)`` of up to ``limit`` passages of a bulletin whose index
+        is above ``after``, in order: a large bulletin read back a chunk at a time."""
+        return self.conn.execute(
+            "SELECT id, idx, text FROM passages WHERE bulletin_id = ? AND idx > ? ORDER BY idx LIMIT ?",
+            (bulletin_id, after, limit),
+        ).fetchall()
+
     def errors(self) -> list[StoredError]:
         """The recorded failures, by path."""
         rows = self.conn.execute("SELECT path, sha256, error, message, engine, at FROM errors ORDER BY path")
@@ -234,8 +254,14 @@ class Store:
     # --- writes (each one transaction) ----------------------------------------------------
 
     def write_bulletin(
-        self, bulletin: Bulletin, predictions: pd.DataFrame | None, model_version: str | None, engine: str
-    ) -> int:
+        self,
+        bulletin: Bulletin,
+        predictions: pd.DataFrame | None,
+        model_version: str | None,
+        engine: str,
+        *,
+        unique_issue: bool = False,
+    ) -> int | None:
         """Store a bulletin, its passages and their predictions, replacing any earlier
         content read from the same path or with the same hash.
 
@@ -246,12 +272,26 @@ class Store:
             model_version: the version that made ``predictions`` (``None``: unclassified).
             engine: the PDF engine asked for (the libraries and versions that actually read
                 the file are in ``bulletin.reader``).
+            unique_issue: store nothing when another file (other path, other content) of
+                the same title, year and issue number is stored: it is another rendition of
+                the same issue. Checked inside the write's transaction, so that two batches
+                running at once cannot both store an issue.
 
         Returns:
-            The bulletin's id.
+            The bulletin's id; ``None`` when ``unique_issue`` found the issue stored.
         """
-        path = str(Path(bulletin.path).resolve())
+        path = store_path(bulletin.path)
         with self.transaction() as c:
+            if unique_issue and bulletin.title and bulletin.year is not None and bulletin.issue_no is not None:
+                twin = c.execute(
+                    "SELECT 1 FROM bulletins WHERE title = ? AND year = ? AND issue_no = ? AND path != ? "
+                    "AND sha256 != ? LIMIT 1",
+                    (bulletin.title, bulletin.year, bulletin.issue_no, path, bulletin.sha256),
+                ).fetchone()
+                if twin is not None:
+                    c.execute("DELETE FROM meta WHERE key >= ? AND key < ?", _staged_range(bulletin.sha256))
+                    return None
+            c.execute("DELETE FROM meta WHERE key >= ? AND key < ?", _staged_range(bulletin.sha256))
             # A file whose content changed replaces its earlier version; --force rereads.
             c.execute("DELETE FROM bulletins WHERE path = ? OR sha256 = ?", (path, bulletin.sha256))
             cur = c.execute(
@@ -293,11 +333,49 @@ class Store:
         return bid
 
     def write_predictions(
-        self, bulletin_id: int, passage_ids: Sequence[int], predictions: pd.DataFrame, model_version: str
-    ) -> None:
-        """Store a new model's predictions for a stored bulletin and make them current."""
+        self,
+        bulletin_id: int,
+        passage_ids: Sequence[int],
+        predictions: pd.DataFrame,
+        model_version: str,
+        *,
+        current: bool = True,
+        sha256: str | None = None,
+    ) -> bool:
+        """Store a model's predictions for (some of) a stored bulletin's passages, and make
+        that model current for the bulletin.
+
+        Args:
+            bulletin_id: the bulletin.
+            passage_ids: its passages the predictions are for, in order.
+            predictions: one row per passage.
+            model_version: the version that made them.
+            current: make ``model_version`` current for the bulletin (the last chunk of a
+                bulletin classified in chunks; earlier chunks are stored but not current).
+            sha256: the content the passages were stored from; when given, nothing is
+                written if the bulletin was replaced meanwhile (another run read it again).
+
+        Returns:
+            Whether the predictions were written (``False``: the bulletin or its passages
+            are gone, replaced by a concurrent run, which classifies them itself).
+        """
+        ids = list(passage_ids)
         with self.transaction() as c:
-            self._insert_predictions(c, bulletin_id, list(passage_ids), predictions, model_version)
+            row = c.execute("SELECT sha256 FROM bulletins WHERE id = ?", (bulletin_id,)).fetchone()
+            if row is None or (sha256 is not None and row[0] != sha256):
+                return False
+            unique = sorted(set(ids))
+            mine = 0
+            for start in range(0, len(unique), 500):
+                part = unique[start : start + 500]
+                mine += c.execute(
+                    f"SELECT COUNT(*) FROM passages WHERE bulletin_id = ? AND id IN ({','.join('?' * len(part))})",
+                    (bulletin_id, *part),
+                ).fetchone()[0]
+            if mine != len(unique):
+                return False
+            self._insert_predictions(c, bulletin_id, ids, predictions, model_version, current=current)
+        return True
 
     def set_current(self, bulletin_id: int, model_version: str) -> None:
         """Make stored predictions of ``model_version`` current for a bulletin."""
@@ -306,6 +384,44 @@ class Store:
                 "UPDATE bulletins SET model_version = ?, classified_at = ? WHERE id = ?",
                 (model_version, _now(), bulletin_id),
             )
+
+    # --- staged reads: a batch's bulletins read but not yet classified ---------------------
+
+    def stage(self, bulletin: Bulletin, engine: str, run: str) -> None:
+        """Commit a bulletin just read, before it is classified (one transaction): kept in
+        ``meta`` until :meth:`write_bulletin` stores it whole, so that the reading survives
+        the process dying before the model call.
+
+        Args:
+            bulletin: the structured bulletin.
+            engine: the PDF engine asked for.
+            run: the batch run's id (see :meth:`drop_staged`).
+        """
+        record = {"run": run, "engine": engine, "path": store_path(bulletin.path), "at": _now()}
+        # ASCII JSON: a file name's undecodable bytes (lone surrogates) survive the round trip.
+        value = json.dumps({**record, "bulletin": _to_json(bulletin)}, ensure_ascii=True)
+        low, high = _staged_range(bulletin.sha256)
+        with self.transaction() as c:
+            c.execute("DELETE FROM meta WHERE key >= ? AND key < ?", (low, high))
+            c.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (f"{low}{run}", value))
+
+    def staged(self, sha256: str, path: Path | str) -> Bulletin | None:
+        """A bulletin of this content staged by an earlier run that never stored it, as read
+        then (now at ``path``), or ``None``."""
+        low, high = _staged_range(sha256)
+        row = self.conn.execute("SELECT value FROM meta WHERE key >= ? AND key < ? LIMIT 1", (low, high)).fetchone()
+        if row is None:
+            return None
+        try:
+            return dataclasses.replace(_from_json(json.loads(row[0])["bulletin"]), path=Path(path))
+        except (ValueError, KeyError, TypeError):  # written by another version: read the file again
+            return None
+
+    def drop_staged(self, run: str) -> None:
+        """Forget the staged reads of ``run`` that were not stored (after an error the run
+        reported, its unclassified files are read again next time, as before staging)."""
+        with self.transaction() as c:
+            c.execute("DELETE FROM meta WHERE key >= 'staged:' AND key < 'staged;' AND key LIKE ?", (f"%:{run}",))
 
     def record_error(self, path: Path | str, error: str, message: str, engine: str, sha256: str | None = None) -> None:
         """Record (or replace) the failure of one file.
@@ -321,7 +437,7 @@ class Store:
         with self.transaction() as c:
             c.execute(
                 "INSERT OR REPLACE INTO errors (path, sha256, error, message, engine, at) VALUES (?,?,?,?,?,?)",
-                (str(Path(path).resolve()), sha256, error, message, engine, _now()),
+                (store_path(path), sha256, error, message, engine, _now()),
             )
 
     def record_correction(self, passage_id: int, labels: Sequence[str], reviewer: str) -> int:
@@ -389,6 +505,7 @@ class Store:
         ids: list[int],
         predictions: pd.DataFrame | None,
         model_version: str | None,
+        current: bool = True,
     ) -> None:
         n = 0 if predictions is None else len(predictions)
         if len(ids) != n:
@@ -412,7 +529,46 @@ class Store:
             "evidence, classified_at) VALUES (?,?,?,?,?,?,?)",
             rows,
         )
-        c.execute("UPDATE bulletins SET model_version = ?, classified_at = ? WHERE id = ?", (model_version, now, bid))
+        if current:
+            c.execute(
+                "UPDATE bulletins SET model_version = ?, classified_at = ? WHERE id = ?", (model_version, now, bid)
+            )
+
+
+def _staged_range(sha256: str) -> tuple[str, str]:
+    """Keys ``staged:<sha256>:<run>`` of one content lie in ``[low, high)``."""
+    return f"staged:{sha256}:", f"staged:{sha256};"
+
+
+_PASSAGE_FIELDS = tuple(f.name for f in dataclasses.fields(Passage))
+
+
+def _to_json(bulletin: Bulletin) -> dict:
+    out = {f.name: getattr(bulletin, f.name) for f in dataclasses.fields(Bulletin) if f.name != "passages"}
+    out["path"] = str(bulletin.path)
+    out["passages"] = [[getattr(p, name) for name in _PASSAGE_FIELDS] for p in bulletin.passages]
+    return out
+
+
+def _from_json(data: dict) -> Bulletin:
+    data = dict(data)
+    passages = tuple(Passage(**dict(zip(_PASSAGE_FIELDS, row))) for row in data.pop("passages"))
+    data["closing"] = tuple(tuple(x) for x in data["closing"])
+    for name in ("toc", "sections", "warnings"):
+        data[name] = tuple(data[name])
+    return Bulletin(**{**data, "path": Path(data["path"]), "passages": passages})
+
+
+def store_path(path: Path | str) -> str:
+    """The absolute path the store keeps for a file: symbolic links resolved without ever
+    raising (a link loop is kept as written, ``Path.resolve`` would raise), and bytes of the
+    name that are not UTF-8 written as ``\\xNN`` escapes (SQLite text must be UTF-8)."""
+    real = os.path.realpath(os.fspath(path))
+    try:
+        real.encode("utf-8")
+    except UnicodeEncodeError:
+        real = os.fsencode(real).decode("utf-8", "backslashreplace")
+    return real
 
 
 def _dumps(value) -> str:
