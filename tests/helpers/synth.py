@@ -12,6 +12,7 @@ reportlab is a test/benchmark dependency (``pip install -e .[test]``), imported 
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sys
 from dataclasses import dataclass
@@ -75,7 +76,9 @@ def render(spec: BulletinSpec, out: Path, font_file: Path | None = None, passwor
     from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer
 
     if font_file is not None:
-        font = "BulletinTTF"
+        # One name per font file: reportlab keeps the first font registered under a name, so a
+        # shared name would set a later bulletin in an earlier test's font.
+        font = "BulletinTTF-" + hashlib.sha256(str(Path(font_file).resolve()).encode()).hexdigest()[:12]
         pdfmetrics.registerFont(TTFont(font, str(font_file)))
     else:
         font = "STSong-Light"
