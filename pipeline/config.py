@@ -23,6 +23,9 @@ SEED_PDF = BULLETINS_DIR / "sichuan-2021-08.pdf"
 LABELED_DIR = CORPUS_DIR / "labeled"
 #: The seed's own passages, labeled; held out of training to measure generalisation.
 HELDOUT_DIR = CORPUS_DIR / "heldout"
+#: Development sets: never trained on, but design choices (windows, gate) are made on them,
+#: so they are reported apart from the held-out sets.
+DEV_DIR = CORPUS_DIR / "dev"
 #: The second, independent labeling of corpus passages and the relabel log.
 AGREEMENT_DIR = CORPUS_DIR / "agreement"
 DICT_DIR = CORPUS_DIR / "dictionaries"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from pipeline.classify.classifier import complete_labels, load_tiebreaks
@@ -64,3 +65,32 @@ def test_classifier_lexicons_name_known_categories():
 )
 def test_classifier_tiebreaks_complete_labels(text, found, completed):
     assert complete_labels(text, found) == completed
+
+
+def test_classifier_windows_only_for_long_passages():
+    from pipeline.classify.classifier import WINDOW_SENTENCES, BulletinClassifier
+    from pipeline.classify.features import TextFeatures
+
+    short = "执法人员态度生硬。司机投诉无人处理。当事人申请复议。"
+    long_ = "。".join(f"第{i}句话说明执法情况" for i in range(WINDOW_SENTENCES)) + "。"
+    features = TextFeatures().fit([short, long_, "查处非法营运车辆。", "罚款未开票据。"])
+    _, owner = features.windows([short, long_], min_sentences=WINDOW_SENTENCES)
+    # The short passage: one row (the whole); the long one: the whole, each sentence, each pair.
+    assert list(owner).count(0) == 1
+    assert list(owner).count(1) == 1 + WINDOW_SENTENCES + (WINDOW_SENTENCES - 1)
+    _, owner = features.windows([short], min_sentences=2)
+    assert len(owner) == 1 + 3 + 2
+    assert BulletinClassifier().window_sentences == WINDOW_SENTENCES
+
+
+def test_classifier_models_saved_before_window_sentences_keep_windows_from_two():
+    from pipeline.classify.classifier import BulletinClassifier
+    from pipeline.classify.features import TextFeatures
+
+    clf = BulletinClassifier(window_sentences=2)
+    clf.features_ = TextFeatures().fit(["执法人员态度生硬。", "罚款未开票据。"])
+    clf.coef_, clf.intercept_ = np.zeros((7, len(clf.features_.names))), np.zeros(7)
+    clf.thresholds_, clf.gate_threshold_ = np.full(6, 0.5), 0.5
+    meta, arrays = clf.state()
+    del meta["params"]["window_sentences"]
+    assert BulletinClassifier.from_state(meta, arrays).window_sentences == 2

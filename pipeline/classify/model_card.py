@@ -42,6 +42,9 @@ def render_model_card(model: Model) -> str:
     for key in sorted(k for k in m if k.startswith("heldout_")):
         stem = key[len("heldout_") :]
         cols[-1:-1] = [(key, f"model, {stem} (held out)"), (f"baseline_{key}", f"cue words, {stem}")]
+    for key in sorted(k for k in m if k.startswith("dev_")):
+        stem = key[len("dev_") :]
+        cols[-1:-1] = [(key, f"model, {stem} (dev: tuned on)"), (f"baseline_{key}", f"cue words, {stem}")]
     cols = [(k, label) for k, label in cols if k in m]
     per_rows = [[c] + [_f(m[k]["per_category"][c]["f1"]) for k, _ in cols] for c in CATEGORIES]
     per_rows.append(["**macro F1**"] + [f"**{_f(m[k]['macro_f1'])}**" for k, _ in cols])
@@ -100,6 +103,7 @@ def render_model_card(model: Model) -> str:
     ]
     names = {"cv": "5-fold CV", "holdout": "held-out split", "seed": "seed bulletin"}
     names.update({k: k[len("heldout_") :] for k in m if k.startswith("heldout_")})
+    names.update({k: f"{k[len('dev_') :]} (dev)" for k in m if k.startswith("dev_")})
     gaps = [
         f"{m[k]['macro_f1'] - m['baseline_' + k]['macro_f1']:+.3f} ({label})"
         for k, label in names.items()

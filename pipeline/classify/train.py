@@ -185,6 +185,7 @@ def train(
     models_dir: Path = config.MODELS_DIR,
     corpus_dir: Path = config.LABELED_DIR,
     heldout_dir: Path = config.HELDOUT_DIR,
+    dev_dir: Path = config.DEV_DIR,
     seed: int = config.SEED,
     text_column: str = "text",
     learning_curve: bool = False,
@@ -205,6 +206,8 @@ def train(
         corpus_dir: the team's labeled corpus.
         heldout_dir: labeled sets never trained on, each reported (``seed.jsonl``: the seed
             bulletin's passages; ``fresh.jsonl``: an independent writer's passages).
+        dev_dir: development sets, never trained on but used to choose components; each
+            reported as ``dev_<name>``.
         seed: random state; the same inputs and seed give the same model file.
         text_column: text column of CSV/XLSX files.
         learning_curve: also measure the learning curve (slower), for the model card.
@@ -290,6 +293,12 @@ def train(
         model.meta["metrics"][name_] = evaluate_model(model, rows_)
         model.meta["metrics"][f"baseline_{name_}"] = baseline_metrics(
             [r.text for r in rows_], [r.labels for r in rows_]
+        )
+    for path in sorted(Path(dev_dir).glob("*.jsonl")):
+        dev_rows = read_labeled(path)
+        model.meta["metrics"][f"dev_{path.stem}"] = evaluate_model(model, dev_rows)
+        model.meta["metrics"][f"baseline_dev_{path.stem}"] = baseline_metrics(
+            [r.text for r in dev_rows], [r.labels for r in dev_rows]
         )
     agree = labeler_agreement(corpus_dir=corpus_dir)
     if agree is not None:
