@@ -108,8 +108,9 @@ def archive(tmp_path):
 
 @pytest.fixture(scope="module")
 def slow_file(tmp_path_factory):
-    """A 4 MB text bulletin: about 8 s to read on the project's machine, far over the 3 s limit used here."""
-    return big_bulletin(tmp_path_factory.mktemp("slow") / "slow.txt", 4)
+    """An 8 MB text bulletin: 7-16 s to read on a 2-core machine, far over the 1 s limit the tests
+    use, so that the limit trips on a fast machine too (4 MB read in 3.4 s on a quiet one)."""
+    return big_bulletin(tmp_path_factory.mktemp("slow") / "slow.txt", 8)
 
 
 def unblock_later(fifo: Path, seconds: float = 20) -> threading.Timer:
@@ -303,31 +304,31 @@ def test_docx_xml_bomb_refused_from_the_zip_directory(tmp_path, monkeypatch):
 def test_time_limit_stops_one_file_and_the_batch_goes_on(archive, slow_file, tmp_path, jobs):
     shutil.copy(slow_file, archive / "slow.txt")
     started = time.monotonic()
-    s = run(archive, tmp_path / "r.db", jobs=jobs, limits=Limits(seconds=3))
+    s = run(archive, tmp_path / "r.db", jobs=jobs, limits=Limits(seconds=1))
     assert time.monotonic() - started < 30
     assert s.read == 3 and [Path(f).name for f, _ in s.failed] == ["slow.txt"]
-    assert "reading took longer than the time limit of 3 s and was stopped" in s.failed[0][1]
+    assert "reading took longer than the time limit of 1 s and was stopped" in s.failed[0][1]
     assert [e.error for e in errors(tmp_path / "r.db")] == ["TimeLimitError"]
 
 
 def test_time_limit_outside_the_main_thread_kills_a_reader_process(archive, slow_file, tmp_path):
     shutil.copy(slow_file, archive / "slow.txt")
     out: dict = {}
-    worker = threading.Thread(target=lambda: out.update(s=run(archive, tmp_path / "r.db", limits=Limits(seconds=3))))
+    worker = threading.Thread(target=lambda: out.update(s=run(archive, tmp_path / "r.db", limits=Limits(seconds=1))))
     started = time.monotonic()
     worker.start()
     worker.join(60)
     assert not worker.is_alive() and time.monotonic() - started < 30
-    assert out["s"].read == 3 and "time limit of 3 s" in out["s"].failed[0][1]
+    assert out["s"].read == 3 and "time limit of 1 s" in out["s"].failed[0][1]
     assert getattr(ingest._LOCAL, "reader", None) is None  # the main thread never started one
 
 
 def test_time_limit_in_extract(slow_file, archive):
     good = archive / "南充市" / "南充市-2021-01.txt"
-    result = cli("extract", str(slow_file), str(good), "--time-limit", "3", timeout=60)
+    result = cli("extract", str(slow_file), str(good), "--time-limit", "1", timeout=60)
     assert result.returncode == 0 and len(result.stdout.splitlines()) == 3  # the good file's passages
     assert result.stderr.splitlines() == [
-        f"bulletins: error: {slow_file}: reading took longer than the time limit of 3 s and was stopped; check "
+        f"bulletins: error: {slow_file}: reading took longer than the time limit of 1 s and was stopped; check "
         "the file (a huge or damaged document?); raise the limit with --time-limit if it is a real bulletin"
     ]
 
@@ -770,7 +771,7 @@ def test_cli_promote_outside_refused(models, tmp_path, capsys):
 def test_iter_bulletins_time_limit_and_errors_keep_going(tmp_path, slow_file):
     good = tmp_path / "good.txt"
     good.write_text(bulletin_text(*BULLETINS[0]), encoding="utf-8")
-    got = dict(iter_bulletins([slow_file, good, tmp_path / "missing.txt"], limits=Limits(seconds=3)))
+    got = dict(iter_bulletins([slow_file, good, tmp_path / "missing.txt"], limits=Limits(seconds=1)))
     assert isinstance(got[slow_file], TimeLimitError)
     assert len(got[good].passages) == 3
     assert str(got[tmp_path / "missing.txt"]).endswith("no such file; check the path")
