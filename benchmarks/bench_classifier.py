@@ -67,15 +67,15 @@ def figures(predict, sets: dict[str, list]) -> dict[str, dict]:
 
 def print_figures(title: str, figs: dict[str, dict], baseline: bool = True) -> None:
     print(f"\n{title}")
-    head = f"{'set':<10}{'macro':>7}" + "".join(f"{c:>8}" for c in CATEGORIES) + f"{'no-problem flagged':>20}"
+    head = f"{'set':<12}{'macro':>7}" + "".join(f"{c:>8}" for c in CATEGORIES) + f"{'no-problem flagged':>20}"
     print(head)
     for name, m in figs.items():
         per = "".join(f"{m['per_category'][c]['f1']:>10.3f}" for c in CATEGORIES)
-        print(f"{name:<10}{m['macro_f1']:>7.3f}{per}{m['no_problem_flagged']:>18.1%}")
+        print(f"{name:<12}{m['macro_f1']:>7.3f}{per}{m['no_problem_flagged']:>18.1%}")
         if baseline:
             b = m["baseline"]
             per = "".join(f"{b['per_category'][c]['f1']:>10.3f}" for c in CATEGORIES)
-            print(f"{'  cues':<10}{b['macro_f1']:>7.3f}{per}")
+            print(f"{'  cues':<12}{b['macro_f1']:>7.3f}{per}")
 
 
 def speed(model, repeat: int = 5) -> None:
@@ -134,11 +134,11 @@ def main() -> int:
             texts, labels = [r.text for r in rows], [r.labels for r in rows]
             full = figures(BulletinClassifier().fit(texts, labels).predict, sets)
             print("\nablation: macro-F1 per held-out set, full model retrained on the whole corpus, then without each")
-            print(f"{'':<24}" + "".join(f"{n:>10}" for n in sets))
-            print(f"{'full':<24}" + "".join(f"{full[n]['macro_f1']:>10.3f}" for n in sets))
+            print(f"{'':<24}" + "".join(f"{n:>12}" for n in sets))
+            print(f"{'full':<24}" + "".join(f"{full[n]['macro_f1']:>12.3f}" for n in sets))
             for name, options in ABLATIONS.items():
                 figs_ = figures(BulletinClassifier(**options).fit(texts, labels).predict, sets)
-                print(f"{name:<24}" + "".join(f"{figs_[n]['macro_f1'] - full[n]['macro_f1']:>+10.3f}" for n in sets))
+                print(f"{name:<24}" + "".join(f"{figs_[n]['macro_f1'] - full[n]['macro_f1']:>+12.3f}" for n in sets))
             print(json.dumps({"note": "differences are against the 'full' row"}))
     speed(model, args.repeat)
     return 0

@@ -29,9 +29,9 @@ passages); they are measured here from the fitted classifier's public state.
 Time: the retraining fit on corpus + 200 user rows (``BulletinClassifier.fit``: five
 out-of-fold fits for the thresholds, then the final fit), against a bare TF-IDF + linear SVM
 fit of the same rows (one-vs-rest ``LinearSVC``; words from the project's segmenter,
-character 1-3-grams, and both side by side: the like-for-like comparison), in this process. Each is timed as CPU time (``time.process_time``, what
-the work costs, whatever else runs on the machine) and as wall time; the ratios are printed for
-both.
+character 1-3-grams, and both side by side: the like-for-like comparison), in this process.
+Each is timed as CPU time (``time.process_time``, what the work costs, whatever else runs on the
+machine) and as wall time; the ratios are printed for both.
 
     python benchmarks/bench_retrain.py                                     # complaint.jsonl
     python benchmarks/bench_retrain.py --register talk --weights 1 5 20 --ceiling

@@ -94,3 +94,24 @@ def test_classifier_models_saved_before_window_sentences_keep_windows_from_two()
     meta, arrays = clf.state()
     del meta["params"]["window_sentences"]
     assert BulletinClassifier.from_state(meta, arrays).window_sentences == 2
+
+
+def test_classifier_confident_category_passes_a_closed_gate():
+    from pipeline.classify.classifier import BulletinClassifier
+    from pipeline.classify.features import TextFeatures
+
+    clf = BulletinClassifier(rules=False)
+    clf.features_ = TextFeatures().fit(["执法人员态度生硬。", "罚款未开票据。"])
+    clf.coef_, clf.intercept_ = np.zeros((7, len(clf.features_.names))), np.zeros(7)
+    clf.thresholds_, clf.gate_threshold_ = np.full(6, 0.5), 0.5
+    texts = ["甲", "乙", "丙"]
+    scores = np.array(
+        [
+            [0.1, 0.95, 0.6, 0.1, 0.1, 0.1, 0.48],  # gate closed: only the sure category passes
+            [0.1, 0.6, 0.6, 0.1, 0.1, 0.1, 0.48],  # gate closed, nothing sure: nothing
+            [0.1, 0.6, 0.6, 0.1, 0.1, 0.1, 0.52],  # gate open: the thresholds decide
+        ]
+    )
+    assert clf.labels_from(texts, scores) == [["作风不优"], [], ["作风不优", "本领不强"]]
+    clf.gate_override = None
+    assert clf.labels_from(texts, scores)[0] == []

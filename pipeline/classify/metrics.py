@@ -33,8 +33,9 @@ def metrics(true: Sequence[Sequence[str]] | np.ndarray, pred: Sequence[Sequence[
 
     Returns:
         ``{"per_category": {c: {precision, recall, f1, support}}, "micro_f1", "macro_f1",
-        "exact_match", "n", "confused": [{"true", "predicted", "count"}]}``; rounded to 4
-        places.
+        "exact_match", "none_flagged", "n", "confused": [{"true", "predicted", "count"}]}``;
+        ``none_flagged`` is the share of passages with no category that got one (a false alarm
+        in a count); rounded to 4 places.
     """
     Y = true if isinstance(true, np.ndarray) else label_matrix(true)
     P = pred if isinstance(pred, np.ndarray) else label_matrix(pred)
@@ -61,6 +62,7 @@ def metrics(true: Sequence[Sequence[str]] | np.ndarray, pred: Sequence[Sequence[
         "micro_f1": round(_f1(TP, FP, FN)[2], 4),
         "macro_f1": round(float(np.mean([per[c]["f1"] for c in CATEGORIES])), 4),
         "exact_match": round(float(np.mean((Y == P).all(axis=1))) if len(Y) else 0.0, 4),
+        "none_flagged": round(float(P[~Y.any(axis=1)].any(axis=1).mean()) if (~Y.any(axis=1)).any() else 0.0, 4),
         "confused": [{"true": a, "predicted": b, "count": n} for (a, b), n in confused.most_common(5)],
     }
 

@@ -50,6 +50,8 @@ def render_model_card(model: Model) -> str:
     per_rows.append(["**macro F1**"] + [f"**{_f(m[k]['macro_f1'])}**" for k, _ in cols])
     per_rows.append(["micro F1"] + [_f(m[k]["micro_f1"]) for k, _ in cols])
     per_rows.append(["exact match"] + [_f(m[k]["exact_match"]) for k, _ in cols])
+    flagged = [_f(m[k]["none_flagged"]) if "none_flagged" in m[k] else "" for k, _ in cols]
+    per_rows.append(["no-problem passages flagged"] + flagged)
     per_rows.append(["passages"] + [str(m[k]["n"]) for k, _ in cols])
     out = [
         f"# Model card: `{meta['version']}`",
@@ -65,8 +67,13 @@ def render_model_card(model: Model) -> str:
         "are neutralised and negated findings (未发现……) dropped.",
         "- One logistic regression per category (one-vs-rest, balanced classes), saved as plain data "
         "(`model.json`, `model.npz`): loading runs no code from the model folder.",
-        "- A passage is scored whole, sentence by sentence and by adjacent sentence pairs; each category "
-        "keeps its best score. A category is predicted when its score reaches its threshold; then the guide's "
+        f"- A passage is scored whole; one of {meta.get('window_sentences') or 'no number of'} sentences or more "
+        "also sentence by sentence and by adjacent sentence pairs, each category keeping its best score. A gate "
+        f"(one more regression: does the passage report any problem?) withholds every category below "
+        f"{meta.get('gate_threshold', 0.0):.2f}"
+        + (f" unless it scores {meta['gate_override']:.2f} or more" if meta.get("gate_override") else "")
+        + ". A "
+        "category is predicted when its score reaches its threshold; then the guide's "
         "tie-breaks complete the labels (`corpus/dictionaries/tiebreaks.tsv`), and the six names listed as "
         "topics examined tag every name listed; none → `无`.",
         "- Thresholds chosen per category by 5-fold cross-validation: "
