@@ -38,6 +38,8 @@ from pipeline.taxonomy import CATEGORIES
 ABLATIONS: dict[str, dict[str, Any]] = {
     "no tie-break rules": {"rules": False},
     "no sentence windows": {"windows": False},
+    "no problem gate": {"gate": False},
+    "no gate override": {"gate_override": None},
     "no concept lexicons": {"blocks": ("words", "chars", "cues")},
     "no cue words": {"blocks": ("words", "chars", "concepts")},
     "no word features": {"blocks": ("chars", "cues", "concepts")},
