@@ -1,9 +1,10 @@
 """OCR of scanned bulletins: character error rate, passages recovered exactly, pages/s on one core.
 
-Usage: python benchmarks/bench_ocr.py [--engine rapidocr tesseract] [--condition NAME ...] [--fresh] [--diff]
+Usage: python benchmarks/bench_ocr.py [--engine rapidocr tesseract] [--condition NAME ...] [--repeat N]
+    [--fresh] [--diff] [--stages]
 
 Two generated bulletins (the test suite's sample, 3 pages, and the seed bulletin re-typeset,
-5 pages) are typeset with a real CJK font embedded (helpers.scans, font from the ``test``
+9 pages) are typeset with a real CJK font embedded (helpers.scans, font from the ``test``
 extra), scanned under each condition of ``helpers.scans.CONDITIONS`` (300 dpi clean; 200
 dpi; 150 dpi with speckle noise; 200 dpi skewed 1°; 200 dpi with a red seal over the
 masthead and the title in red) and cached in benchmarks/out/ocr/ (git-ignored). Each scan is
@@ -16,7 +17,10 @@ of the same bulletin read from its text layer:
 * masthead: title, issue number and date as from the text layer;
 * pages/s: pages over the CPU time of ``extract`` (this process, pinned to one core, one
   OCR thread, and its children), after a warm-up read (model loading excluded): CPU time,
-  not wall time, so that other work on a shared machine does not count.
+  not wall time, so that other work on a shared machine does not count (it still varies by
+  about 10% from run to run there: ``--repeat 3`` keeps the best of three reads);
+* with ``--stages``, where a page's CPU time went: drawing (PDFium), detection, recognition
+  and the rest (mean over the timed reads; RapidOCR only).
 
 Engines: ``rapidocr`` is the package's (``pipeline.readers.ocr``, the ``ocr`` extra);
 ``tesseract`` is Tesseract 5 with Debian's chi_sim model (``apt-get install tesseract-ocr
@@ -29,6 +33,7 @@ with noise; >= 1 page/s per core.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import resource
@@ -175,7 +180,7 @@ def _use(engine_name: str) -> str:
     return f"{ocr.PACKAGE} {reader.version}"
 
 
-def measure(files, conditions: list[str], repeat: int, diff: bool) -> list[dict]:
+def measure(files, conditions: list[str], repeat: int, diff: bool, stages: bool = False) -> list[dict]:
     from pipeline.ingest import read_bulletin
     from pipeline.readers.registry import extract
     from pipeline.text.clean import clean
@@ -188,14 +193,17 @@ def measure(files, conditions: list[str], repeat: int, diff: bool) -> list[dict]
         errors = chars = exact = passages = pages = 0
         seconds = 0.0
         masthead_ok = 0
+        spent: dict[str, float] = {}
         for name, (_, scans) in files.items():
             path = scans[cond]
             truth = truths[name]
             best = float("inf")
             for _ in range(repeat):
                 t = _cpu()
-                raw = extract(path)
+                with _stage_clock(spent if stages else None):
+                    raw = extract(path)
                 best = min(best, _cpu() - t)
+                spent["total"] = spent.get("total", 0.0) + _cpu() - t
             seconds += best
             pages += len(raw.pages)
             got = structure(clean(raw))
@@ -223,7 +231,49 @@ def measure(files, conditions: list[str], repeat: int, diff: bool) -> list[dict]
             }
         )
         print(_row(rows[-1]), flush=True)
+        if stages:
+            reads = pages * repeat
+            other = spent["total"] - sum(v for k, v in spent.items() if k != "total")
+            parts = [f"{k} {v / reads * 1000:.0f}" for k, v in spent.items() if k != "total"] + [
+                f"rest {other / reads * 1000:.0f}"
+            ]
+            print(f"    CPU ms per page: {', '.join(parts)} (of {spent['total'] / reads * 1000:.0f})", flush=True)
     return rows
+
+
+@contextlib.contextmanager
+def _stage_clock(spent: dict[str, float] | None):
+    """Add the CPU time of drawing pages, finding lines and reading them to ``spent`` (when
+    given) while in the block: RapidOCR's stages in :mod:`pipeline.readers.ocr`."""
+    if spent is None:
+        yield
+        return
+    import pypdfium2
+
+    from pipeline.readers import ocr
+
+    def timed(owner, attr: str, stage: str) -> None:
+        real = getattr(owner, attr)
+
+        def wrapper(*args, **kwargs):
+            t = time.process_time()
+            try:
+                return real(*args, **kwargs)
+            finally:
+                spent[stage] = spent.get(stage, 0.0) + time.process_time() - t
+
+        patches.append((owner, attr, real))
+        setattr(owner, attr, wrapper)
+
+    patches: list[tuple[object, str, object]] = []
+    timed(pypdfium2.PdfPage, "render", "drawing")
+    timed(ocr._Engine, "_detect", "detection")
+    timed(ocr._Engine, "_recognise", "recognition")
+    try:
+        yield
+    finally:
+        for owner, attr, real in reversed(patches):
+            setattr(owner, attr, real)
 
 
 def _cpu() -> float:
@@ -261,6 +311,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=1, help="timed reads per file (best kept)")
     ap.add_argument("--fresh", action="store_true", help="re-make the cached PDFs")
     ap.add_argument("--diff", action="store_true", help="print what differs from the truth (stderr)")
+    ap.add_argument(
+        "--stages", action="store_true", help="also print CPU ms per page of drawing, detection and recognition"
+    )
     args = ap.parse_args(argv)
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
@@ -269,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"bulletins: {', '.join(f'{k} ({v} pages)' for k, v in n_pages.items())}; one core")
     for engine_name in args.engine:
         print(f"\n{_use(engine_name)}\n{HEADER}")
-        measure(files, args.condition, args.repeat, args.diff)
+        measure(files, args.condition, args.repeat, args.diff, args.stages and engine_name == "rapidocr")
     return 0
 
 

@@ -62,10 +62,12 @@ class RawDocument:
 
 @dataclass(frozen=True)
 class PdfText:
-    """What a PDF engine read: the pages, and the engine (with version) that read them."""
+    """What a PDF engine read: the pages, the engine (with version) that read them, and notes
+    for the file's warnings (e.g. scanned pages left unread without the OCR extra)."""
 
     pages: tuple[Page, ...]
     reader: str
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

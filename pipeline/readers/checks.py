@@ -12,6 +12,16 @@ from pipeline.errors import EmptyFileError, EncryptedFileError, ImageOnlyError
 OCR_INSTALL = 'pip install "bulletins[ocr]", or pip install -e ".[ocr]" in a checkout'
 
 
+def unread_scans_warning(pages: str) -> str:
+    """The warning for scanned pages of a PDF with text elsewhere, left unread because the
+    OCR extra is not installed; ``pages`` as ``page 3`` or ``pages 2-4, 7``."""
+    are = "are images" if pages.startswith("pages") else "is an image"
+    return (
+        f"{pages} of the PDF {are} with no text layer, not read: install the OCR extra to read "
+        f"scanned pages ({OCR_INSTALL})"
+    )
+
+
 def check_text_layer(pages: list[Page], images: int, path: Path, ocr: str | None = None) -> tuple[Page, ...]:
     """Refuse a PDF with no pages or no text (image-only: it needs OCR), whatever engine read it.
 

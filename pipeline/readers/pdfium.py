@@ -136,7 +136,8 @@ def read_pdf_pdfium(path: Path, password: str | None = None) -> PdfText:
     from pipeline.readers.ocr import ocr_scanned
 
     scanned = ocr_scanned(pages, images, path, password)
-    return PdfText(check_text_layer(scanned.pages, len(images), path, scanned.engine), version + scanned.note)
+    pages_read = check_text_layer(scanned.pages, len(images), path, scanned.engine)
+    return PdfText(pages_read, version + scanned.note, scanned.warnings)
 
 
 def render_pages(

@@ -28,7 +28,8 @@ def read_pdf_plumber(path: Path, password: str | None) -> PdfText:
 
     pages, images = read_pages(path, password)
     scanned = ocr_scanned(pages, images, path, password)
-    return PdfText(check_text_layer(scanned.pages, len(images), path, scanned.engine), reader_version() + scanned.note)
+    pages_read = check_text_layer(scanned.pages, len(images), path, scanned.engine)
+    return PdfText(pages_read, reader_version() + scanned.note, scanned.warnings)
 
 
 def reader_version() -> str:

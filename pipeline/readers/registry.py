@@ -325,7 +325,7 @@ def extract(
         pages=pdf.pages,
         sha256=sha,
         layout=True,
-        warnings=quality_warnings(pdf.pages),
+        warnings=quality_warnings(pdf.pages) + pdf.warnings,
         reader=pdf.reader,
     )
 
