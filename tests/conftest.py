@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,14 @@ def latin_locked_pdf(tmp_path) -> Path:
     c.showPage()
     c.save()
     return path
+
+
+@pytest.fixture
+def without_extra(monkeypatch):
+    """The OCR extra made uninstalled: importing its engine fails."""
+    from pipeline.readers import ocr
+
+    monkeypatch.setitem(sys.modules, "rapidocr_onnxruntime", None)
+    ocr.engine.cache_clear()
+    yield
+    ocr.engine.cache_clear()

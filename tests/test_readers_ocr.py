@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import re
 import statistics
-import sys
 
 import pytest
 
 from helpers.samples import SAMPLE_PASSAGES, sample_spec
 from pipeline.errors import ImageOnlyError
 from pipeline.ingest import read_bulletin
-from pipeline.readers import ocr
 from pipeline.readers.registry import ENGINES, extract
 
 INSTALL = 'pip install -e ".[ocr]"'
@@ -58,15 +56,6 @@ def scan_300(text_pdf, scans_dir):
 def read_300(scan_300):
     """The 300 dpi scan read by each PDF engine (OCR is the slow part: read once)."""
     return {engine: extract(scan_300, engine=engine) for engine in ENGINES}
-
-
-@pytest.fixture
-def without_extra(monkeypatch):
-    """The OCR extra made uninstalled: importing its engine fails."""
-    monkeypatch.setitem(sys.modules, "rapidocr_onnxruntime", None)
-    ocr.engine.cache_clear()
-    yield
-    ocr.engine.cache_clear()
 
 
 def test_scan_has_no_text_layer(scan_300, without_extra):

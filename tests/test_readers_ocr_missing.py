@@ -9,14 +9,12 @@ whether or not it is installed.
 from __future__ import annotations
 
 import logging
-import sys
 
 import pytest
 
 from helpers.samples import sample_spec
 from pipeline.errors import ImageOnlyError
 from pipeline.ingest import read_bulletin
-from pipeline.readers import ocr
 from pipeline.readers.checks import OCR_INSTALL
 from pipeline.readers.registry import ENGINES, extract
 
@@ -24,15 +22,6 @@ NOTE = (
     "pages 2, 4 of the PDF are images with no text layer, not read: install the OCR extra to read scanned pages "
     f"({OCR_INSTALL})"
 )
-
-
-@pytest.fixture
-def without_extra(monkeypatch):
-    """The OCR extra made uninstalled: importing its engine fails."""
-    monkeypatch.setitem(sys.modules, "rapidocr_onnxruntime", None)
-    ocr.engine.cache_clear()
-    yield
-    ocr.engine.cache_clear()
 
 
 def _scan_pdf(path):
