@@ -3,8 +3,10 @@
 Measures on every held-out set in ``corpus/heldout`` (never trained on): ``outside`` (320
 passages by four writers who never saw the corpus or the model, nine registers, labeled
 blind by two labelers), ``fresh`` (150 passages by an independent writer) and ``seed`` (the
-real bulletin's 22 passages). Prints per set: macro-F1, per-category F1, the share of
-passages reporting no problem that get a category, and the cue-word baseline per category.
+real bulletin's 22 passages); then the development sets in ``corpus/dev`` (``dev:<name>``: never
+trained on, but components were chosen on them, so they are no evidence of generalisation).
+Prints per set: macro-F1, per-category F1, the share of passages reporting no problem that get
+a category, and the cue-word baseline per category.
 
     python benchmarks/bench_classifier.py                 # the shipped default model
     python benchmarks/bench_classifier.py --ablate        # also retrain without each component
