@@ -62,8 +62,6 @@ def figures(predict, sets: dict[str, list]) -> dict[str, dict]:
     for name, rows in sets.items():
         pred = predict([r.text for r in rows])
         m = metrics([r.labels for r in rows], pred)
-        none = [i for i, r in enumerate(rows) if not r.labels]
-        m["no_problem_flagged"] = sum(1 for i in none if pred[i]) / max(len(none), 1)
         m["baseline"] = baseline_metrics([r.text for r in rows], [r.labels for r in rows])
         out[name] = m
     return out
@@ -75,7 +73,7 @@ def print_figures(title: str, figs: dict[str, dict], baseline: bool = True) -> N
     print(head)
     for name, m in figs.items():
         per = "".join(f"{m['per_category'][c]['f1']:>10.3f}" for c in CATEGORIES)
-        print(f"{name:<12}{m['macro_f1']:>7.3f}{per}{m['no_problem_flagged']:>18.1%}")
+        print(f"{name:<12}{m['macro_f1']:>7.3f}{per}{m['none_flagged']:>18.1%}")
         if baseline:
             b = m["baseline"]
             per = "".join(f"{b['per_category'][c]['f1']:>10.3f}" for c in CATEGORIES)

@@ -182,9 +182,8 @@ class BulletinClassifier:
         """Out-of-fold scores of every passage (each scored by a model that never saw it).
 
         What the folds read of each passage is worked out once (``memo``, a new one when
-        none is given; see :class:`pipeline.classify.features.TextMemo`), and the memo is
-        left for the final fit on the same passages (the next :meth:`_fit_core`, which
-        drops it).
+        none is given; see :class:`pipeline.classify.features.TextMemo`); :meth:`fit` passes
+        its own, so that the final fit reads nothing again.
         """
         from sklearn.model_selection import KFold
 
@@ -200,7 +199,6 @@ class BulletinClassifier:
             part = BulletinClassifier(**self._params())
             part._fit_core([texts[i] for i in train], y[train], None if w is None else w[train], memo)
             out[test] = part.score_windows([texts[i] for i in test], memo)[0]
-        self._memo = memo
         return out
 
     def _params(self) -> dict:
@@ -219,10 +217,7 @@ class BulletinClassifier:
     def _fit_core(
         self, texts: list[str], y: np.ndarray, weight: np.ndarray | None, memo: TextMemo | None = None
     ) -> None:
-        """Fit the features and the regressions (``memo``: the one :meth:`oof_scores` left,
-        if none is given; dropped here)."""
-        left = self.__dict__.pop("_memo", None)
-        memo = left if memo is None else memo
+        """Fit the features and the regressions (``memo``: see :meth:`oof_scores`)."""
         self.features_ = TextFeatures(self.blocks).fit(texts, memo)
         self.coef_, self.intercept_ = self._fit_weights(self.features_.transform(texts, memo), y, weight)
 
@@ -239,13 +234,14 @@ class BulletinClassifier:
         """
         texts = list(texts)
         y = label_matrix(labels)
-        oof = self.oof_scores(texts, labels, sample_weight)
+        memo = TextMemo()  # one fit's readings, for its folds and its final fit
+        oof = self.oof_scores(texts, labels, sample_weight, memo)
         self.thresholds_ = np.array(best_thresholds(y, oof[:, :-1]))
         self.gate_threshold_ = self._best_gate(texts, labels, oof) if self.gate else 0.0
         self.oof_ = oof
         if self.progress:
             self.progress("final fit")
-        self._fit_core(texts, y, None if sample_weight is None else np.asarray(sample_weight, dtype=float))
+        self._fit_core(texts, y, None if sample_weight is None else np.asarray(sample_weight, dtype=float), memo)
         return self
 
     def _best_gate(self, texts: list[str], labels: Sequence[Sequence[str]], oof: np.ndarray) -> float:
@@ -306,10 +302,10 @@ class BulletinClassifier:
         thresholds, then the tie-break rules."""
         texts = list(texts)
         found = patterns_found(tuple(r.pattern for r in load_tiebreaks()), texts) if self.rules else []
+        override = self.gate_override if self.gate_override is not None else np.inf
         out = []
         for i, (text, row) in enumerate(zip(texts, scores)):
             gate_open = row[-1] >= self.gate_threshold_
-            override = self.gate_override if self.gate_override is not None else np.inf
             labels = {
                 c for c, s, t in zip(CATEGORIES, row, self.thresholds_) if s >= t and (gate_open or s >= override)
             }

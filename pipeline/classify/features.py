@@ -43,7 +43,7 @@ import scipy.sparse as sp
 
 from pipeline import config
 from pipeline.classify.reading import prepare
-from pipeline.classify.segment import content_words, segment, tokenize
+from pipeline.classify.segment import content_words, segment
 from pipeline.taxonomy import CATEGORIES, CUES
 
 BLOCKS = ("words", "chars", "cues", "concepts")
@@ -472,12 +472,12 @@ class _CharGrams:
 
 def _word_terms(text: str) -> list[str]:
     """Word unigrams and bigrams (bigrams joined by a space)."""
-    words = tokenize(text)
-    return words + [f"{a} {b}" for a, b in zip(words, words[1:])]
+    return _word_terms_of(segment(text, hmm=False))
 
 
 def _word_terms_of(segmented: list[str]) -> list[str]:
-    """:func:`_word_terms` of a text from its words as :func:`segment` gives them (HMM off)."""
+    """:func:`_word_terms` of a text from its words as :func:`segment` gives them (HMM off):
+    the content words (:func:`tokenize`'s) and their bigrams."""
     keep = content_words()
     words = [w for w in segmented if keep[w]]
     return words + [f"{a} {b}" for a, b in zip(words, words[1:])]

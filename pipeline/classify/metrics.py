@@ -49,6 +49,7 @@ def metrics(true: Sequence[Sequence[str]] | np.ndarray, pred: Sequence[Sequence[
         TP, FP, FN = TP + tp, FP + fp, FN + fn
         p, r, f = _f1(tp, fp, fn)
         per[c] = {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f, 4), "support": int(Y[:, k].sum())}
+    none = ~Y.any(axis=1)  # passages with no category
     confused: Counter[tuple[str, str]] = Counter()
     for y, p in zip(Y, P):
         missed = [CATEGORIES[k] for k in np.flatnonzero(y & ~p)]
@@ -62,7 +63,7 @@ def metrics(true: Sequence[Sequence[str]] | np.ndarray, pred: Sequence[Sequence[
         "micro_f1": round(_f1(TP, FP, FN)[2], 4),
         "macro_f1": round(float(np.mean([per[c]["f1"] for c in CATEGORIES])), 4),
         "exact_match": round(float(np.mean((Y == P).all(axis=1))) if len(Y) else 0.0, 4),
-        "none_flagged": round(float(P[~Y.any(axis=1)].any(axis=1).mean()) if (~Y.any(axis=1)).any() else 0.0, 4),
+        "none_flagged": round(float(P[none].any(axis=1).mean()) if none.any() else 0.0, 4),
         "confused": [{"true": a, "predicted": b, "count": n} for (a, b), n in confused.most_common(5)],
     }
 

@@ -14,7 +14,6 @@ import os
 import sys
 from pathlib import Path
 
-from pipeline import config
 from pipeline.errors import UsageError
 
 #: The token may come from the environment instead of the command line (not shown by ``ps``).
@@ -77,6 +76,7 @@ def cmd_corrections(args: argparse.Namespace) -> int:
 
 def register(sub) -> None:
     """Add ``serve`` and ``corrections`` to the CLI parser."""
+    from pipeline.cli.main import add_db_option, add_models_dir_option
     from pipeline.web.settings import DEFAULT_HOST, DEFAULT_MAX_UPLOAD_MB, DEFAULT_PORT
 
     p = sub.add_parser(
@@ -85,7 +85,7 @@ def register(sub) -> None:
         description="Serve a local web application over the results store (pip install 'bulletins[web]'). "
         "It binds 127.0.0.1 by default; another address needs --token.",
     )
-    p.add_argument("--db", type=Path, default=config.DB_PATH, help=f"results store (default: {config.DB_PATH})")
+    add_db_option(p)
     p.add_argument(
         "--host", default=DEFAULT_HOST, help=f"address to bind (default {DEFAULT_HOST}; others need --token)"
     )
@@ -112,7 +112,7 @@ def register(sub) -> None:
     p.add_argument(
         "--work-dir", type=Path, metavar="DIR", help="uploads and exports (default: <db>-web beside the store)"
     )
-    p.add_argument("--models-dir", type=Path, default=config.MODELS_DIR, help="where model versions live")
+    add_models_dir_option(p)
     p.add_argument("--jobs", type=int, metavar="N", help="parallel readers when classifying (default: all cores)")
     p.set_defaults(func=cmd_serve)
 
@@ -122,7 +122,7 @@ def register(sub) -> None:
         description="Write the latest correction of every corrected passage with the columns of "
         "`bulletins review` and `reviewed` filled, so that `bulletins train FILE` learns them.",
     )
-    p.add_argument("--db", type=Path, default=config.DB_PATH, help=f"results store (default: {config.DB_PATH})")
+    add_db_option(p)
     p.add_argument("--output", "-o", type=Path, required=True, help="FILE.xlsx, FILE.csv or FILE.jsonl")
-    p.add_argument("--models-dir", type=Path, default=config.MODELS_DIR, help="where model versions live")
+    add_models_dir_option(p)
     p.set_defaults(func=cmd_corrections)

@@ -118,9 +118,7 @@ def read_pdf_pdfium(path: Path, password: str | None = None) -> PdfText:
                 finally:
                     page.close()
             except pdfium.PdfiumError:
-                raise CorruptFileError(
-                    f"expected a readable PDF, found a damaged page {index + 1}", path, "re-export or re-download it"
-                ) from None
+                raise _damaged_page(path, index + 1) from None
             pages.append(read)
     finally:
         doc.close()
@@ -138,6 +136,12 @@ def read_pdf_pdfium(path: Path, password: str | None = None) -> PdfText:
     scanned = ocr_scanned(pages, images, path, password)
     pages_read = check_text_layer(scanned.pages, len(images), path, scanned.engine)
     return PdfText(pages_read, version + scanned.note, scanned.warnings)
+
+
+def _damaged_page(path: Path, number: int) -> CorruptFileError:
+    return CorruptFileError(
+        f"expected a readable PDF, found a damaged page {number}", path, "re-export or re-download it"
+    )
 
 
 def render_pages(
@@ -180,9 +184,7 @@ def render_pages(
                 finally:
                     page.close()
             except pdfium.PdfiumError:
-                raise CorruptFileError(
-                    f"expected a readable PDF, found a damaged page {number}", path, "re-export or re-download it"
-                ) from None
+                raise _damaged_page(path, number) from None
             yield number, image, float(resolution)
     finally:
         doc.close()
