@@ -32,9 +32,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline import config
+from pipeline.classify.features import BLOCKS
 from pipeline.classify.labeled import load_corpus, read_labeled
 from pipeline.classify.metrics import baseline_metrics, metrics
 from pipeline.taxonomy import CATEGORIES
+
+
+def _without(block: str) -> tuple[str, ...]:
+    return tuple(b for b in BLOCKS if b != block)
+
 
 #: Components and the classifier options that switch each off.
 ABLATIONS: dict[str, dict[str, Any]] = {
@@ -42,10 +48,12 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "no sentence windows": {"windows": False},
     "no problem gate": {"gate": False},
     "no gate override": {"gate_override": None},
-    "no concept lexicons": {"blocks": ("words", "chars", "cues")},
-    "no cue words": {"blocks": ("words", "chars", "concepts")},
-    "no word features": {"blocks": ("chars", "cues", "concepts")},
-    "no character n-grams": {"blocks": ("words", "cues", "concepts")},
+    "gate ties nearest 0.5": {"cautious_gate": False},
+    "no concept lexicons": {"blocks": _without("concepts")},
+    "no cue words": {"blocks": _without("cues")},
+    "no thesaurus": {"blocks": _without("thesaurus")},
+    "no word features": {"blocks": _without("words")},
+    "no character n-grams": {"blocks": _without("chars")},
 }
 
 
@@ -135,12 +143,16 @@ def main() -> int:
             rows = load_corpus()
             texts, labels = [r.text for r in rows], [r.labels for r in rows]
             full = figures(BulletinClassifier().fit(texts, labels).predict, sets)
-            print("\nablation: macro-F1 per held-out set, full model retrained on the whole corpus, then without each")
-            print(f"{'':<24}" + "".join(f"{n:>12}" for n in sets))
-            print(f"{'full':<24}" + "".join(f"{full[n]['macro_f1']:>12.3f}" for n in sets))
-            for name, options in ABLATIONS.items():
-                figs_ = figures(BulletinClassifier(**options).fit(texts, labels).predict, sets)
-                print(f"{name:<24}" + "".join(f"{figs_[n]['macro_f1'] - full[n]['macro_f1']:>+12.3f}" for n in sets))
+            rows_ = {
+                name: figures(BulletinClassifier(**options).fit(texts, labels).predict, sets)
+                for name, options in ABLATIONS.items()
+            }
+            for key, what in (("macro_f1", "macro-F1"), ("none_flagged", "no-problem passages flagged")):
+                print(f"\nablation, {what} per set: full model retrained on the whole corpus, then without each")
+                print(f"{'':<24}" + "".join(f"{n:>14}" for n in sets))
+                print(f"{'full':<24}" + "".join(f"{full[n][key]:>14.3f}" for n in sets))
+                for name, figs_ in rows_.items():
+                    print(f"{name:<24}" + "".join(f"{figs_[n][key] - full[n][key]:>+14.3f}" for n in sets))
             print(json.dumps({"note": "differences are against the 'full' row"}))
     speed(model, args.repeat)
     return 0

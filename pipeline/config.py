@@ -37,6 +37,8 @@ REGION_ALIASES = DICT_DIR / "region_aliases.tsv"
 #: Concept lexicons per category (many ways to say one problem) and the guide's tie-break rules.
 CONCEPTS = DICT_DIR / "concepts.tsv"
 TIEBREAKS = DICT_DIR / "tiebreaks.tsv"
+#: HIT Tongyici Cilin (Extended): each word's thesaurus codes (``tools/build_cilin.py``).
+CILIN = DICT_DIR / "cilin.tsv"
 
 #: Trained models, one folder per version; ``default`` is whatever DEFAULT_POINTER names.
 MODELS_DIR = Path(os.environ.get("BULLETINS_MODELS", ROOT / "models"))

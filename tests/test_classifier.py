@@ -115,3 +115,29 @@ def test_classifier_confident_category_passes_a_closed_gate():
     assert clf.labels_from(texts, scores) == [["作风不优"], [], ["作风不优", "本领不强"]]
     clf.gate_override = None
     assert clf.labels_from(texts, scores)[0] == []
+
+
+def test_classifier_gate_takes_the_highest_threshold_of_equal_oof_f1():
+    from pipeline.classify.classifier import BulletinClassifier
+
+    clf = BulletinClassifier(rules=False)
+    clf.thresholds_ = np.full(6, 0.5)
+    texts = ["甲", "乙", "丙", "丁"]
+    labels = [["作风不优"], ["作风不优"], [], []]
+    # 作风不优 is sure everywhere; the gate separates problems (0.9) from none (0.3): every
+    # gate threshold from 0.35 to 0.85 gives the same F1, and the highest of them is taken.
+    oof = np.array([[0.1, 0.8, 0.1, 0.1, 0.1, 0.1, g] for g in (0.9, 0.9, 0.3, 0.3)])
+    assert clf._best_gate(texts, labels, oof) == 0.7  # the grid's highest (0.2-0.7)
+    clf.cautious_gate = False
+    assert clf._best_gate(texts, labels, oof) == 0.5  # ... or the one nearest 0.5
+
+
+def test_classifier_counted_names_are_topics_examined():
+    text = "共排查问题56个，其中宗旨不牢方面8个、作风不优方面13个；本领不强类问题15项，已整改41个。"
+    assert examined_names(text) == ["宗旨不牢", "作风不优", "本领不强"]
+    assert examined_names("宗旨不牢方面8个、作风不优方面13个。") == []  # two counted: no tally
+
+
+def test_classifier_names_in_an_instruction_are_aims():
+    text = f"各单位要对照{SIX}六个方面，举一反三、深入查摆。"
+    assert examined_names(text) == []

@@ -24,6 +24,7 @@ from pipeline.classify.reading import (
     _AIMS,
     _BUT,
     _CLAUSE,
+    _COUNTED,
     _EXAMINED,
     _MASK,
     _NAME,
@@ -152,6 +153,15 @@ def test_features_word_counts_by_token_numbers_are_term_counts(sentences):
     assert _same(words.counts(sentences, memo=F.TextMemo()), expected)
 
 
+def test_features_thesaurus_counts_by_word_columns_are_term_counts(sentences):
+    thesaurus = F._Terms("thesaurus", min_df=2).fit(sentences[::3])
+    expected = _terms_matrix([F.thesaurus_terms_of(F.segment(s, hmm=False)) for s in sentences], thesaurus.vocabulary_)
+    assert thesaurus.vocabulary_ and expected.nnz
+    assert _same(thesaurus.counts(sentences), expected)
+    assert _same(thesaurus.counts(sentences, canonical=False), expected)
+    assert _same(thesaurus.counts(sentences, memo=F.TextMemo()), expected)
+
+
 def _tfidf_reference(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
     """The plain weighting: rows scaled by a product with a diagonal matrix."""
     x = counts.tocsr(copy=True)
@@ -246,7 +256,8 @@ def _prepare_reference(text: str) -> str:
 
 
 def _examined_reference(text: str) -> list[str]:
-    names: set[str] = set()
+    counted = set(_COUNTED.findall(text))
+    names: set[str] = counted if len(counted) >= 3 else set()
     for sentence in re.split(r"(?<=[。！？；])", text):
         for m in SIX_NAMES.finditer(sentence):
             listed = set(re.findall(_NAME, m.group(0)))
@@ -306,3 +317,32 @@ def test_classifier_fit_with_memo_is_the_fit_without(passages):
     memoised._fit_core(texts, y, None, F.TextMemo())
     assert np.array_equal(plain.coef_, memoised.coef_) and np.array_equal(plain.intercept_, memoised.intercept_)
     assert not hasattr(memoised, "_memo")
+
+
+def test_features_thesaurus_gives_synonyms_one_term():
+    from pipeline.classify.features import thesaurus_terms_of
+
+    bribe, offer = (thesaurus_terms_of(segment(w, hmm=False)) for w in ("贿赂", "行贿"))
+    assert "S:Hn09B01=" in bribe and "S:Hn09B01=" in offer and "G:Hn09B" in bribe
+    assert thesaurus_terms_of(segment("的", hmm=False)) == []  # stopwords give nothing
+
+
+def test_features_thesaurus_table_holds_cilin_codes():
+    from pipeline.classify.features import load_thesaurus
+
+    table = load_thesaurus()
+    assert len(table) > 77_000
+    codes = [c for v in list(table.values())[::97] for c in v.split()]
+    assert codes and all(len(c) == 8 and c[-1] in "=#@" for c in codes)
+
+
+def test_features_one_memo_per_call_segments_each_text_once(monkeypatch):
+    from pipeline.classify import features as F
+
+    calls = []
+    real = F.segment
+    monkeypatch.setattr(F, "segment", lambda t, hmm=True: calls.append(t) or real(t, hmm=hmm))
+    feats = F.TextFeatures().fit(["执法人员收受贿赂。", "执法人员推诿扯皮。", "执法人员收受贿赂。"])
+    calls.clear()
+    feats.windows(["执法人员收受贿赂。执法人员推诿扯皮。"], min_sentences=2)
+    assert calls and sorted(calls) == sorted(set(calls))

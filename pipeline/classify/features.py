@@ -1,13 +1,17 @@
-"""Features of a passage: words, characters, the guide's cues and concept lexicons.
+"""Features of a passage: words, characters, the guide's cues, concept lexicons and a thesaurus.
 
-Four TF-IDF blocks, side by side:
+Five blocks, side by side:
 
 - **words**: jieba words (uni- and bigrams, :func:`pipeline.classify.segment.tokenize`);
 - **chars**: character 1–3-grams, which survive segmentation errors and unknown names;
 - **cues**: the guide's cue words and one tag per category any of whose cues occurs;
 - **concepts**: the many ways to say one problem (bribery told as 好处费, 请吃个饭, 领车费;
   rudeness as 摔证件, 少废话 …), from ``corpus/dictionaries/concepts.tsv``, one feature per
-  concept and one per category: knowledge that carries past the training passages' words.
+  concept and one per category: knowledge that carries past the training passages' words;
+- **thesaurus**: each content word's classes in HIT Tongyici Cilin (Extended),
+  ``corpus/dictionaries/cilin.tsv``: its synonym group (``S:Hn09B01=``, 贿赂 with 行贿, 贿选 …)
+  and its word group (``G:Hn09B``), so a word no training passage used counts as its
+  synonyms do (:func:`thesaurus_terms_of`).
 
 Every text is read by :func:`pipeline.classify.reading.prepare` first. Passages are scored
 whole and in sentence windows (see :meth:`TextFeatures.windows`): each distinct sentence is
@@ -46,7 +50,9 @@ from pipeline.classify.reading import prepare
 from pipeline.classify.segment import content_words, segment
 from pipeline.taxonomy import CATEGORIES, CUES
 
-BLOCKS = ("words", "chars", "cues", "concepts")
+BLOCKS = ("words", "chars", "cues", "concepts", "thesaurus")
+#: Blocks weighed by TF-IDF; the others are present-or-not tags.
+_IDF_BLOCKS = frozenset({"words", "chars", "thesaurus"})
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?;])")
 
 
@@ -487,11 +493,45 @@ def _word_terms_many(texts: Sequence[str]) -> list[list[str]]:
     return [_word_terms(t) for t in texts]
 
 
+@lru_cache(maxsize=4)
+def load_thesaurus(path: Path = config.CILIN) -> dict[str, str]:
+    """Word -> its Cilin codes (space-separated), as ``corpus/dictionaries/cilin.tsv`` lists them."""
+    with open(path, encoding="utf-8", newline="") as fh:
+        next(fh)  # header
+        return dict(line.rstrip("\n").split("\t", 1) for line in fh)
+
+
+@lru_cache(maxsize=1 << 16)
+def _word_thesaurus_terms(word: str) -> tuple[str, ...]:
+    """A word's thesaurus terms: ``S:`` + the synonym group of each sense whose group holds
+    synonyms (code ending ``=``) and ``G:`` + each sense's word group (the code's first five
+    characters); groups of related words (``#``) and words alone (``@``) give the word group
+    only. Worked out on first use: most of the 77,000 words never occur."""
+    terms: list[str] = []
+    for code in load_thesaurus().get(word, "").split():
+        if code.endswith("="):
+            terms.append(f"S:{code}")
+        terms.append(f"G:{code[:5]}")
+    return tuple(dict.fromkeys(terms))
+
+
+def thesaurus_terms_of(segmented: list[str]) -> list[str]:
+    """The thesaurus terms of a text from its words as :func:`segment` gives them (HMM off):
+    of each content word found in the thesaurus."""
+    keep = content_words()
+    return [t for w in segmented if keep[w] for t in _word_thesaurus_terms(w)]
+
+
+def _thesaurus_terms_many(texts: Sequence[str]) -> list[list[str]]:
+    return [thesaurus_terms_of(segment(t, hmm=False)) for t in texts]
+
+
 #: Per block, the terms of many texts at once.
 _ANALYZERS: dict[str, Callable[[Sequence[str]], list[list[str]]]] = {
     "words": _word_terms_many,
     "cues": cue_terms_many,
     "concepts": concept_terms_many,
+    "thesaurus": _thesaurus_terms_many,
 }
 
 
@@ -520,6 +560,11 @@ class _Terms:
                 index = self._index = _WordIndex(vocab)
             if index.exact:
                 return index.counts(texts, canonical, memo)
+        elif self.block == "thesaurus":
+            thesaurus = getattr(self, "_thesaurus", None)
+            if thesaurus is None or thesaurus.vocabulary is not vocab:
+                thesaurus = self._thesaurus = _ThesaurusIndex(vocab)
+            return thesaurus.counts(texts, canonical, memo)
         terms = memo.terms(self.block, texts) if memo else _ANALYZERS[self.block](texts)
         lengths = np.fromiter(map(len, terms), dtype=np.int64, count=len(terms))
         cols = np.fromiter(
@@ -593,6 +638,74 @@ class _WordIndex:
         return sp.csr_matrix((np.ones(len(cols), dtype=np.float32), (rows, cols)), shape=shape)
 
 
+class _ThesaurusIndex:
+    """The thesaurus block's counts from word numbers instead of term strings: each distinct
+    word gets a number on first sight (:class:`_WordColumns`) and the vocabulary columns of its
+    thesaurus terms are kept in flat arrays, so a batch's counts are a few array operations:
+    the same counts as :func:`thesaurus_terms_of` and the vocabulary give."""
+
+    def __init__(self, vocabulary: dict[str, int]) -> None:
+        self.vocabulary = vocabulary
+        self.numbers = _WordColumns(self)
+        self.columns: list[tuple[int, ...]] = [()]  # per word number; 0: a word with none
+        self._built = 0
+
+    def columns_of(self, word: str) -> tuple[int, ...]:
+        vocab = self.vocabulary
+        return tuple(vocab[t] for t in _word_thesaurus_terms(word) if t in vocab)
+
+    def _arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._built != len(self.columns):
+            lengths = np.fromiter(map(len, self.columns), dtype=np.int64, count=len(self.columns))
+            self._ptr = np.concatenate([[0], np.cumsum(lengths)])
+            self._flat = np.fromiter(chain.from_iterable(self.columns), dtype=np.int64, count=int(lengths.sum()))
+            self._built = len(self.columns)
+        return self._ptr, self._flat
+
+    def counts(self, texts: Sequence[str], canonical: bool = True, memo: TextMemo | None = None) -> sp.csr_matrix:
+        words = memo.words(texts) if memo else [segment(t, hmm=False) for t in texts]
+        lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+        ids = np.fromiter(
+            map(self.numbers.__getitem__, chain.from_iterable(words)), dtype=np.int64, count=int(lengths.sum())
+        )
+        ptr, flat = self._arrays()
+        per_word = ptr[ids + 1] - ptr[ids]
+        rows = np.repeat(np.repeat(np.arange(len(texts)), lengths), per_word)
+        # Output position j of a word whose columns start at flat[ptr[id]] and whose first
+        # output position is P reads flat[ptr[id] - P + j].
+        firsts = np.cumsum(per_word) - per_word
+        cols = flat[np.repeat(ptr[ids] - firsts, per_word) + np.arange(int(per_word.sum()))]
+        shape = (len(texts), len(self.vocabulary))
+        if not canonical:
+            return _summable(rows, cols, shape)
+        return sp.csr_matrix((np.ones(len(cols), dtype=np.float32), (rows, cols)), shape=shape)
+
+
+class _WordColumns(dict):
+    """Word -> its number in a :class:`_ThesaurusIndex` (0 for a stopword or a word with no
+    thesaurus term in the vocabulary), worked out on first sight and remembered; past a bound
+    the index starts afresh, so a long-running process does not grow without limit."""
+
+    LIMIT = 200_000
+
+    def __init__(self, index: _ThesaurusIndex) -> None:
+        super().__init__()
+        self.index, self.keep = index, content_words()
+
+    def __missing__(self, word: str) -> int:
+        index = self.index
+        if len(self) >= self.LIMIT:
+            self.clear()
+            del index.columns[1:]
+        cols = index.columns_of(word) if self.keep[word] else ()
+        number = 0
+        if cols:
+            number = len(index.columns)
+            index.columns.append(cols)
+        self[word] = number
+        return number
+
+
 class _TokenNumbers(dict):
     """Token -> its number in a :class:`_WordIndex`; a token out of the vocabulary is
     numbered ``unknown`` or ``dropped`` (remembered, up to a bound)."""
@@ -614,12 +727,13 @@ class _TokenNumbers(dict):
 class TextMemo:
     """What fitting reads of each text, worked out once per distinct text: the prepared
     passage (:func:`pipeline.classify.reading.prepare`) and, of a prepared passage or a
-    sentence, its segmented words and its cue and concept terms.
+    sentence, its segmented words and its cue, concept and thesaurus terms.
 
     One fit of a classifier reads the same passages again and again (the cross-validation
     folds' fits, their scoring, then the final fit), while the vocabularies, idf weights and
     coefficients change from fold to fold; none of these readings does. A memo belongs to
-    one fit and goes with it (it is never kept in a fitted model or shared between fits):
+    one fit (or one prediction call) and goes with it (it is never kept in a fitted model or
+    shared between fits):
     pass it to :meth:`TextFeatures.fit`, :meth:`TextFeatures.transform` and
     :meth:`TextFeatures.windows`, which give the same features with or without it.
     """
@@ -640,10 +754,15 @@ class TextMemo:
         """A term block's analyzer on each text; shared lists, not to be changed."""
         if block == "words":
             return self._many(self._terms.setdefault(block, {}), texts, self._word_terms)
+        if block == "thesaurus":
+            return self._many(self._terms.setdefault(block, {}), texts, self._thesaurus_terms)
         return self._many(self._terms.setdefault(block, {}), texts, _ANALYZERS[block])
 
     def _word_terms(self, texts: list[str]) -> list[list[str]]:
         return [_word_terms_of(w) for w in self.words(texts)]
+
+    def _thesaurus_terms(self, texts: list[str]) -> list[list[str]]:
+        return [thesaurus_terms_of(w) for w in self.words(texts)]
 
     @staticmethod
     def _many(known: dict, texts: Sequence[str], work: Callable[[list[str]], list]) -> list:
@@ -654,7 +773,7 @@ class TextMemo:
 
 
 def _counter(block: str) -> _CharGrams | _Terms:
-    return _CharGrams() if block == "chars" else _Terms(block, min_df=2 if block == "words" else 1)
+    return _CharGrams() if block == "chars" else _Terms(block, min_df=2 if block in ("words", "thesaurus") else 1)
 
 
 def _idf_of(df: np.ndarray, n: int) -> np.ndarray:
@@ -686,7 +805,7 @@ def _tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
 
 @dataclass
 class TextFeatures:
-    """The four feature blocks: fit on training passages, then transform windows."""
+    """The feature blocks: fit on training passages, then transform windows."""
 
     blocks: tuple[str, ...] = BLOCKS
     _names: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
@@ -698,7 +817,7 @@ class TextFeatures:
         self.counters_ = {b: _counter(b).fit(prepared, memo) for b in self.blocks}
         # Idf from the passages each kept term occurs in, which fitting counted already.
         self.idf_: dict[str, np.ndarray] = {
-            b: _idf_of(self.counters_[b].df_, len(prepared)) for b in self.blocks if b in ("words", "chars")
+            b: _idf_of(self.counters_[b].df_, len(prepared)) for b in self.blocks if b in _IDF_BLOCKS
         }
         return self
 
@@ -718,8 +837,10 @@ class TextFeatures:
         return sp.csr_matrix((counts > 0).astype(np.float32))  # cues and concepts: present or not
 
     def transform(self, texts: Sequence[str], memo: TextMemo | None = None) -> sp.csr_matrix:
-        """Features of whole passages (``memo``: see :class:`TextMemo`)."""
-        prepared = memo.prepare(texts) if memo else [prepare(t) for t in texts]
+        """Features of whole passages (``memo``: see :class:`TextMemo`; without one, a memo of
+        this call, so that the word and thesaurus blocks segment each text once)."""
+        memo = TextMemo() if memo is None else memo
+        prepared = memo.prepare(texts)
         return sp.hstack(
             [self._weigh(b, self.counters_[b].counts(prepared, memo=memo)) for b in self.blocks], format="csr"
         ).astype(np.float32)
@@ -734,11 +855,12 @@ class TextFeatures:
         Returns:
             The feature rows and, per row, the index of the passage it belongs to.
         """
+        memo = TextMemo() if memo is None else memo  # one call's: each sentence segmented once
         index: dict[str, int] = {}
         members: list[int] = []  # the sentences of every window, window after window
         sizes: list[int] = []  # sentences per window
         windows: list[int] = []  # windows per passage
-        for text in memo.prepare(texts) if memo else map(prepare, texts):
+        for text in memo.prepare(texts):
             idx = [index.setdefault(part, len(index)) for part in split_sentences(text)]
             n = len(idx)
             members += idx

@@ -147,11 +147,11 @@ def file_sha256_of_hashes(files: dict[str, str]) -> str:
 
 
 def lexicon_hash() -> str:
-    """SHA-256 of the concept lexicon and tie-break rules, which prediction reads from the corpus."""
+    """SHA-256 of the concept lexicon, tie-break rules and thesaurus, which prediction reads from the corpus."""
     import hashlib
 
     h = hashlib.sha256()
-    for path in (config.CONCEPTS, config.TIEBREAKS):
+    for path in (config.CONCEPTS, config.TIEBREAKS, config.CILIN):
         h.update(Path(path).read_bytes())
     return h.hexdigest()
 
@@ -200,7 +200,7 @@ def load_model(name_or_dir: str | Path | None = None, models_dir: Path = config.
     if meta.get("dictionary_sha256") != dictionary_hash():
         log.warning("%s: the user dictionary or stopwords changed since training; retrain for exact results", folder)
     if meta.get("lexicon_sha256") != lexicon_hash():
-        log.warning("%s: the concept lexicon or tie-break rules changed since training; retrain", folder)
+        log.warning("%s: the concept lexicon, tie-break rules or thesaurus changed since training; retrain", folder)
     try:
         classifier = BulletinClassifier.from_state(*_read_state(folder))
     except (KeyError, ValueError, TypeError) as exc:
@@ -220,15 +220,16 @@ def _evidence(model: Model, X: sp.csr_matrix, row: int, k: int, names: np.ndarra
     contrib = data * weights[indices]
     terms: list[str] = []
     concepts = _concepts_by_name()
-    for j in np.argsort(-contrib):
-        if contrib[j] <= 0 or len(terms) >= EVIDENCE_TERMS:
+    up = np.flatnonzero(contrib > 0)
+    for j in up[np.argsort(-contrib[up], kind="stable")]:
+        if len(terms) >= EVIDENCE_TERMS:
             break
         block, _, term = names[indices[j]].partition(":")
         if block == "concepts" and term.startswith("C:"):
             m = concepts[term[2:]].pattern.search(text) if term[2:] in concepts else None
             term = m.group(0) if m else ""
-        elif block in ("cues", "concepts"):
-            continue  # a category tag, not a term of the passage
+        elif block in ("cues", "concepts", "thesaurus"):
+            continue  # a category tag or a thesaurus class, not a term of the passage
         term = term.replace(" ", "")
         # Character n-grams overlap: keep a term only if it adds text not already shown.
         if not term or term not in text or any(term in t for t in terms):

@@ -62,8 +62,15 @@ def render_model_card(model: Model) -> str:
         "## What it is",
         "",
         "- Features: TF-IDF over jieba words (1–2-grams, campaign user dictionary; segmented by rjieba) and "
-        "character 1–3-grams, the guide's cue words, and concept lexicons (`corpus/dictionaries/concepts.tsv`: "
-        "the many ways to say one problem). Each text is read first: the six category names recited as aims "
+        "character 1–3-grams, the guide's cue words, concept lexicons (`corpus/dictionaries/concepts.tsv`: "
+        "the many ways to say one problem)"
+        + (
+            ", and thesaurus classes (HIT Tongyici Cilin, `corpus/dictionaries/cilin.tsv`: each word's synonym "
+            "and word groups)"
+            if "thesaurus" in model.classifier.blocks
+            else ""
+        )
+        + ". Each text is read first: the six category names recited as aims "
         "are neutralised and negated findings (未发现……) dropped.",
         "- One logistic regression per category (one-vs-rest, balanced classes), saved as plain data "
         "(`model.json`, `model.npz`): loading runs no code from the model folder.",

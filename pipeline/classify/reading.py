@@ -28,7 +28,14 @@ _EXAMINED = re.compile(
     r"座谈|调研|问卷|调查|排查|查摆|查找|梳理出?|自查|剖析|对照|征求意见|评议|台账|清单|分类(统计|汇总)|"
     r"逐条|逐项|发现问题|查出|整改问题|问题\d+[个项条]"
 )
-_AIMS = re.compile(r"目标|围绕.{0,4}“?六个不|聚焦|着力解决|切实解决|重点整治|专项整治行动.{0,6}(部署|要求)|推动|努力")
+_AIMS = re.compile(
+    r"目标|围绕.{0,4}“?六个不|聚焦|着力解决|切实解决|重点整治|要(对照|围绕)|专项整治行动.{0,6}(部署|要求)|推动|努力"
+)
+#: A name followed by a count of problems ("宗旨不牢方面8个", "作风不优类问题13项"): a tally of
+#: problems found, which the guide tags as topics examined when three or more are counted.
+_COUNTED = re.compile(
+    rf"({_NAME})[”\"]?(?:方面|类)?(?:问题)?(?:共|有)?[0-9０-９一二三四五六七八九十百千]+[个项条起件处]"
+)
 _MASK = "六个方面"
 _NOTHING = "未发现问题"
 
@@ -52,7 +59,8 @@ def examined_names(text: str) -> list[str]:
     when it lists them as aims or not at all."""
     if not _lists_names(text):
         return []
-    names: set[str] = set()
+    counted = set(_COUNTED.findall(text))
+    names: set[str] = counted if len(counted) >= 3 else set()
     for sentence in re.split(r"(?<=[。！？；])", text):
         for m in SIX_NAMES.finditer(sentence):
             listed = set(re.findall(_NAME, m.group(0)))
