@@ -28,6 +28,16 @@ def test_model_predict_columns_and_evidence(default_model):
     assert frame.loc[0, "model_version"] == default_model.version
 
 
+def test_model_evidence_of_a_batch_is_each_passage_own(default_model):
+    from pipeline.classify.labeled import load_corpus
+
+    texts = [r.text for r in load_corpus() if r.labels][::97] + ["执法人员公车私用，开着执法车接孩子。"]
+    batch = predict(default_model, texts)
+    alone = [predict(default_model, [t]).loc[0, "evidence"] for t in texts]
+    assert list(batch["evidence"]) == alone
+    assert sum(bool(ev) for ev in alone) >= len(texts) // 2  # the check is not vacuous
+
+
 def test_model_predict_empty_input(default_model):
     assert len(predict(default_model, [])) == 0
 

@@ -31,7 +31,7 @@ import scipy.sparse as sp
 
 from pipeline import config
 from pipeline.classify.classifier import BulletinClassifier, load_tiebreaks
-from pipeline.classify.features import load_concepts
+from pipeline.classify.features import TextFeatures, load_concepts
 from pipeline.classify.metrics import metrics
 from pipeline.classify.model_files import ARRAYS_FILE, META_FILE, STATE_FILE, read_meta, resolve_model_dir, write_meta
 from pipeline.classify.segment import dictionary_hash, segmenter_version
@@ -211,31 +211,74 @@ def load_model(name_or_dir: str | Path | None = None, models_dir: Path = config.
 # --- prediction and explanations -----------------------------------------------------------
 
 
-def _evidence(model: Model, X: sp.csr_matrix, row: int, k: int, names: np.ndarray, text: str) -> list[str]:
-    """The terms of a passage that pushed category ``k`` up in one window, most weight first:
-    words and character n-grams as written, and the passage's own wording of a concept."""
-    weights = model.classifier.coef_[k]
-    lo, hi = X.indptr[row], X.indptr[row + 1]
-    indices, data = X.indices[lo:hi], X.data[lo:hi]
-    contrib = data * weights[indices]
-    terms: list[str] = []
+def _evidence(
+    model: Model, X: sp.csr_matrix, rows: np.ndarray, ks: np.ndarray, texts: Sequence[str]
+) -> list[list[str]]:
+    """Per (window row, category) pair, the terms of its passage (``texts``, one per pair)
+    that pushed the category up in that window, most weight first: words and character
+    n-grams as written, and the passage's own wording of a concept. The contributions of all
+    pairs are worked out together, in a few array operations; each pair's are then sorted
+    apart (many small sorts are faster than one of them all)."""
+    kinds, shown = _shown_terms(model.classifier.features_)
+    starts = X.indptr[rows]
+    lengths = X.indptr[rows + 1] - starts
+    pair = np.repeat(np.arange(len(rows)), lengths)
+    pos = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(int(lengths.sum()))
+    cols = X.indices[pos]
+    contrib = X.data[pos] * model.classifier.coef_[ks[pair], cols]
+    up = (contrib > 0) & (kinds[cols] > 0)
+    pair, cols, contrib = pair[up], cols[up], contrib[up]
+    bounds = np.searchsorted(pair, np.arange(len(rows) + 1))  # pairs' candidates, in column order
     concepts = _concepts_by_name()
-    up = np.flatnonzero(contrib > 0)
-    for j in up[np.argsort(-contrib[up], kind="stable")]:
-        if len(terms) >= EVIDENCE_TERMS:
-            break
-        block, _, term = names[indices[j]].partition(":")
+    out = []
+    for p, text in enumerate(texts):
+        terms: list[str] = []
+        lo, hi = bounds[p], bounds[p + 1]
+        for col in cols[lo:hi][np.argsort(-contrib[lo:hi], kind="stable")].tolist():  # most weight first
+            if len(terms) >= EVIDENCE_TERMS:
+                break
+            term = shown[col]
+            if kinds[col] == _CONCEPT:
+                m = concepts[term].pattern.search(text) if term in concepts else None
+                term = m.group(0) if m else ""
+            # Character n-grams overlap: keep a term only if it adds text not already shown.
+            if not term or term not in text or any(term in t for t in terms):
+                continue
+            terms = [t for t in terms if t not in term] + [term]
+        out.append(terms)
+    return out
+
+
+_TERM, _CONCEPT = 1, 2
+#: Per fitted features (by identity), what each column shows as evidence.
+_SHOWN: dict[int, tuple[TextFeatures, tuple[np.ndarray, list[str]]]] = {}
+
+
+def _shown_terms(features: TextFeatures) -> tuple[np.ndarray, list[str]]:
+    """Per feature column, what evidence shows of it: ``_TERM`` a word or character n-gram as
+    written (a bigram without its space), ``_CONCEPT`` a concept (its pattern finds the
+    passage's own wording), 0 nothing (category tags and thesaurus classes are no wording of
+    the passage). Worked out once per model, not per passage."""
+    hit = _SHOWN.get(id(features))
+    if hit is not None and hit[0] is features:
+        return hit[1]
+    names = features.names
+    kinds = np.zeros(len(names), dtype=np.int8)
+    terms: list[str] = []
+    for i, name in enumerate(names):
+        block, _, term = name.partition(":")
         if block == "concepts" and term.startswith("C:"):
-            m = concepts[term[2:]].pattern.search(text) if term[2:] in concepts else None
-            term = m.group(0) if m else ""
+            kinds[i] = _CONCEPT
+            terms.append(term[2:])
         elif block in ("cues", "concepts", "thesaurus"):
-            continue  # a category tag or a thesaurus class, not a term of the passage
-        term = term.replace(" ", "")
-        # Character n-grams overlap: keep a term only if it adds text not already shown.
-        if not term or term not in text or any(term in t for t in terms):
-            continue
-        terms = [t for t in terms if t not in term] + [term]
-    return terms
+            terms.append("")
+        else:
+            kinds[i] = _TERM
+            terms.append(term.replace(" ", ""))
+    if len(_SHOWN) >= 4:
+        _SHOWN.clear()
+    _SHOWN[id(features)] = (features, (kinds, terms))
+    return kinds, terms
 
 
 @lru_cache(maxsize=1)
@@ -272,16 +315,23 @@ def predict(model: Model, texts: Sequence[str]) -> pd.DataFrame:
     proba, best, X, _ = clf.score_windows(texts)
     labels = clf.labels_from(texts, proba)
     proba = proba[:, :-1]  # the gate's column is not a category
-    names = clf.features_.names
+    # Evidence for each predicted category the model scored over its threshold (a category
+    # only a tie-break rule gave shows the rule's wording).
+    pairs = [
+        (i, k)
+        for i, ls in enumerate(labels)
+        for k in (CATEGORIES.index(c) for c in ls)
+        if proba[i][k] >= clf.thresholds_[k]
+    ]
+    found = {}
+    if pairs:
+        at, ks = np.array(pairs).T
+        found = dict(zip(pairs, _evidence(model, X, best[at, ks], ks, [texts[i] for i in at])))
     rounded = np.round(proba, 4).tolist()
-    evidence = []
-    for i, (text, ls) in enumerate(zip(texts, labels)):
-        ev = {}
-        for c in ls:
-            k = CATEGORIES.index(c)
-            terms = _evidence(model, X, int(best[i][k]), k, names, text) if proba[i][k] >= clf.thresholds_[k] else []
-            ev[c] = terms or _rule_evidence(text, c)
-        evidence.append(ev)
+    evidence = [
+        {c: found.get((i, CATEGORIES.index(c))) or _rule_evidence(text, c) for c in ls}
+        for i, (text, ls) in enumerate(zip(texts, labels))
+    ]
     return pd.DataFrame(
         {
             "labels": labels,
