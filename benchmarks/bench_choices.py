@@ -59,12 +59,13 @@ def main() -> int:
     print(head)
     for name in names:
         options, leave_out, add = VARIANTS[name]
-        rows = [r for r in corpus if r.id.split("-")[0] not in leave_out] + [r for d in add for r in dev[d]]
+        kept = [r for r in corpus if r.id.split("-")[0] not in leave_out]
+        rows = kept + [r for d in add for r in dev[d]]
         texts, labels = [r.text for r in rows], [list(r.labels) for r in rows]
         start = time.process_time()
         clf = BulletinClassifier(**options).fit(texts, labels)
         spent = time.process_time() - start
-        n = len([r for r in corpus if r.id.split("-")[0] not in leave_out])  # OOF on corpus rows only
+        n = len(kept)  # out-of-fold F1 on the corpus's rows only
         oof = metrics(labels[:n], clf.labels_from(texts[:n], clf.oof_[:n]))["macro_f1"]
         cells, means = [], []
         for d, drows in dev.items():

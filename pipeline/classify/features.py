@@ -53,6 +53,8 @@ from pipeline.taxonomy import CATEGORIES, CUES
 BLOCKS = ("words", "chars", "cues", "concepts", "thesaurus")
 #: Blocks weighed by TF-IDF; the others are present-or-not tags.
 _IDF_BLOCKS = frozenset({"words", "chars", "thesaurus"})
+#: Kinds of :attr:`TextFeatures.shown`: a term as written, a concept.
+SHOWN_TERM, SHOWN_CONCEPT = 1, 2
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?;])")
 
 
@@ -809,11 +811,15 @@ class TextFeatures:
 
     blocks: tuple[str, ...] = BLOCKS
     _names: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
+    _shown: tuple[np.ndarray, list[str]] | None = field(default=None, init=False, repr=False, compare=False)
 
     def fit(self, texts: Sequence[str], memo: TextMemo | None = None) -> TextFeatures:
-        """Fit the vocabularies and idf weights on passages (``memo``: see :class:`TextMemo`)."""
-        prepared = memo.prepare(texts) if memo else [prepare(t) for t in texts]
-        self._names = None
+        """Fit the vocabularies and idf weights on passages (``memo``: see :class:`TextMemo`;
+        without one, a memo of this call, so that the word and thesaurus blocks segment each
+        text once)."""
+        memo = TextMemo() if memo is None else memo
+        prepared = memo.prepare(texts)
+        self._names = self._shown = None
         self.counters_ = {b: _counter(b).fit(prepared, memo) for b in self.blocks}
         # Idf from the passages each kept term occurs in, which fitting counted already.
         self.idf_: dict[str, np.ndarray] = {
@@ -830,6 +836,28 @@ class TextFeatures:
                 out += [f"{b}:{t}" for t in self.counters_[b].names()]
             self._names = np.array(out, dtype=object)
         return self._names
+
+    @property
+    def shown(self) -> tuple[np.ndarray, list[str]]:
+        """Per column, what an explanation shows of it: its kind (:data:`SHOWN_TERM`, a word or
+        character n-gram as written, a bigram without its space; :data:`SHOWN_CONCEPT`, a
+        concept, whose pattern finds the passage's own wording; 0, nothing: category tags and
+        thesaurus classes are no wording of the passage) and its term; computed once."""
+        if self._shown is None:
+            kinds = np.zeros(len(self.names), dtype=np.int8)
+            terms: list[str] = []
+            for i, name in enumerate(self.names):
+                block, _, term = name.partition(":")
+                if block == "concepts" and term.startswith("C:"):
+                    kinds[i] = SHOWN_CONCEPT
+                    terms.append(term[2:])
+                elif block in ("cues", "concepts", "thesaurus"):
+                    terms.append("")
+                else:
+                    kinds[i] = SHOWN_TERM
+                    terms.append(term.replace(" ", ""))
+            self._shown = (kinds, terms)
+        return self._shown
 
     def _weigh(self, block: str, counts: sp.csr_matrix) -> sp.csr_matrix:
         if block in self.idf_:
@@ -902,7 +930,7 @@ class TextFeatures:
     def from_state(cls, meta: dict, arrays: dict[str, np.ndarray]) -> TextFeatures:
         """Rebuild fitted features from :meth:`state`'s output."""
         self = cls(tuple(meta["blocks"]))
-        self._names = None
+        self._names = self._shown = None
         self.counters_ = {}
         for b in self.blocks:
             if b == "chars":

@@ -31,7 +31,7 @@ import scipy.sparse as sp
 
 from pipeline import config
 from pipeline.classify.classifier import BulletinClassifier, load_tiebreaks
-from pipeline.classify.features import TextFeatures, load_concepts
+from pipeline.classify.features import SHOWN_CONCEPT, load_concepts
 from pipeline.classify.metrics import metrics
 from pipeline.classify.model_files import ARRAYS_FILE, META_FILE, STATE_FILE, read_meta, resolve_model_dir, write_meta
 from pipeline.classify.segment import dictionary_hash, segmenter_version
@@ -219,7 +219,7 @@ def _evidence(
     n-grams as written, and the passage's own wording of a concept. The contributions of all
     pairs are worked out together, in a few array operations; each pair's are then sorted
     apart (many small sorts are faster than one of them all)."""
-    kinds, shown = _shown_terms(model.classifier.features_)
+    kinds, shown = model.classifier.features_.shown
     starts = X.indptr[rows]
     lengths = X.indptr[rows + 1] - starts
     pair = np.repeat(np.arange(len(rows)), lengths)
@@ -238,7 +238,7 @@ def _evidence(
             if len(terms) >= EVIDENCE_TERMS:
                 break
             term = shown[col]
-            if kinds[col] == _CONCEPT:
+            if kinds[col] == SHOWN_CONCEPT:
                 m = concepts[term].pattern.search(text) if term in concepts else None
                 term = m.group(0) if m else ""
             # Character n-grams overlap: keep a term only if it adds text not already shown.
@@ -247,38 +247,6 @@ def _evidence(
             terms = [t for t in terms if t not in term] + [term]
         out.append(terms)
     return out
-
-
-_TERM, _CONCEPT = 1, 2
-#: Per fitted features (by identity), what each column shows as evidence.
-_SHOWN: dict[int, tuple[TextFeatures, tuple[np.ndarray, list[str]]]] = {}
-
-
-def _shown_terms(features: TextFeatures) -> tuple[np.ndarray, list[str]]:
-    """Per feature column, what evidence shows of it: ``_TERM`` a word or character n-gram as
-    written (a bigram without its space), ``_CONCEPT`` a concept (its pattern finds the
-    passage's own wording), 0 nothing (category tags and thesaurus classes are no wording of
-    the passage). Worked out once per model, not per passage."""
-    hit = _SHOWN.get(id(features))
-    if hit is not None and hit[0] is features:
-        return hit[1]
-    names = features.names
-    kinds = np.zeros(len(names), dtype=np.int8)
-    terms: list[str] = []
-    for i, name in enumerate(names):
-        block, _, term = name.partition(":")
-        if block == "concepts" and term.startswith("C:"):
-            kinds[i] = _CONCEPT
-            terms.append(term[2:])
-        elif block in ("cues", "concepts", "thesaurus"):
-            terms.append("")
-        else:
-            kinds[i] = _TERM
-            terms.append(term.replace(" ", ""))
-    if len(_SHOWN) >= 4:
-        _SHOWN.clear()
-    _SHOWN[id(features)] = (features, (kinds, terms))
-    return kinds, terms
 
 
 @lru_cache(maxsize=1)
