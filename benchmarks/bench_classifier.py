@@ -11,9 +11,11 @@ a category, and the cue-word baseline per category.
     python benchmarks/bench_classifier.py                 # the shipped default model
     python benchmarks/bench_classifier.py --ablate        # also retrain without each component
     python benchmarks/bench_classifier.py --speed-only
+    python benchmarks/bench_classifier.py --speed-only --against /path/to/other/model
 
 Speed is CPU time of ``predict`` on the corpus's distinct passages in one process (one core),
-after a warm-up, the median of ``--repeat`` runs (5); size is the model files' bytes; load time
+after a warm-up, the median of ``--repeat`` runs (5); ``--against`` times another model in
+turns with it, for a paired comparison (see :func:`speed`); size is the model files' bytes; load time
 is ``load_model`` in a fresh process.
 """
 
@@ -45,6 +47,7 @@ def _without(block: str) -> tuple[str, ...]:
 #: Components and the classifier options that switch each off.
 ABLATIONS: dict[str, dict[str, Any]] = {
     "no tie-break rules": {"rules": False},
+    "no impostor rule": {"impostors": False},
     "no sentence windows": {"windows": False},
     "no problem gate": {"gate": False},
     "no gate override": {"gate_override": None},
@@ -88,32 +91,41 @@ def print_figures(title: str, figs: dict[str, dict], baseline: bool = True) -> N
             print(f"{'  cues':<12}{b['macro_f1']:>7.3f}{per}")
 
 
-def speed(model, repeat: int = 5) -> None:
+def speed(model, repeat: int = 5, against=None) -> None:
     """Prediction speed: CPU time of ``predict`` on the corpus's distinct passages, ``repeat``
     times after a warm-up; the median run is reported (CPU time still varies with what else the
-    machine runs: caches, memory bandwidth)."""
+    machine runs: caches, memory bandwidth). With ``against`` (another model), the two models
+    are timed in turns in the same process, run after run, and the median ratio of their paired
+    runs is printed too: between separate runs of this benchmark the machine alone moves the
+    figure by up to 40%, within one process and in turns by a few per cent."""
     from pipeline.classify.model import predict
 
     texts = sorted({r.text for r in load_corpus()})
-    predict(model, texts[:50])
-    rates = []
+    models = [model] if against is None else [model, against]
+    for m in models:
+        predict(m, texts[:50])
+    rates: list[list[float]] = [[] for _ in models]
     for _ in range(max(1, repeat)):
-        start = time.process_time()
-        predict(model, texts)
-        rates.append(len(texts) / (time.process_time() - start))
-    rates.sort()
-    size = model.meta["model_bytes"]
-    code = (
-        "import time; t = time.perf_counter(); from pipeline.classify.model import load_model; "
-        f"load_model({str(model.path)!r}); print(time.perf_counter() - t)"
-    )
-    load = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT).stdout)
-    print(
-        f"\nspeed: {statistics.median(rates):,.0f} passages/s per core (CPU time, median of {len(rates)} runs, "
-        f"{rates[0]:,.0f} to {rates[-1]:,.0f}; {len(texts)} passages, "
-        f"{sum(map(len, texts)) / len(texts):.0f} characters on average)"
-    )
-    print(f"model files: {size / 1e6:.1f} MB; load in a fresh process (imports included): {load:.2f} s")
+        for m, out in zip(models, rates):
+            start = time.process_time()
+            predict(m, texts)
+            out.append(len(texts) / (time.process_time() - start))
+    for m, runs in zip(models, rates):
+        size = m.meta["model_bytes"]
+        code = (
+            "import time; t = time.perf_counter(); from pipeline.classify.model import load_model; "
+            f"load_model({str(m.path)!r}); print(time.perf_counter() - t)"
+        )
+        load = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT).stdout)
+        print(
+            f"\nspeed of {m.version}: {statistics.median(runs):,.0f} passages/s per core (CPU time, median of "
+            f"{len(runs)} runs, {min(runs):,.0f} to {max(runs):,.0f}; {len(texts)} passages, "
+            f"{sum(map(len, texts)) / len(texts):.0f} characters on average)"
+        )
+        print(f"model files: {size / 1e6:.1f} MB; load in a fresh process (imports included): {load:.2f} s")
+    if against is not None:
+        ratio = statistics.median(a / b for a, b in zip(*rates))
+        print(f"\n{model.version} runs at {ratio:.2f}x the speed of {against.version} (median of paired runs)")
 
 
 def main() -> int:
@@ -122,6 +134,7 @@ def main() -> int:
     ap.add_argument("--ablate", action="store_true", help="retrain without each component (minutes each)")
     ap.add_argument("--speed-only", action="store_true")
     ap.add_argument("--repeat", type=int, default=5, help="timed prediction runs (the median is reported)")
+    ap.add_argument("--against", help="another model (name or folder) to time in turns with this one")
     args = ap.parse_args()
 
     from pipeline.classify.model import load_model
@@ -154,7 +167,7 @@ def main() -> int:
                 for name, figs_ in rows_.items():
                     print(f"{name:<24}" + "".join(f"{figs_[n][key] - full[n][key]:>+14.3f}" for n in sets))
             print(json.dumps({"note": "differences are against the 'full' row"}))
-    speed(model, args.repeat)
+    speed(model, args.repeat, load_model(args.against) if args.against else None)
     return 0
 
 

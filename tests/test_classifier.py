@@ -7,7 +7,7 @@ import pytest
 
 from pipeline.classify.classifier import complete_labels, load_tiebreaks
 from pipeline.classify.features import concept_terms, load_concepts
-from pipeline.classify.reading import examined_names, prepare
+from pipeline.classify.reading import examined_names, prepare, reports_impostors
 from pipeline.taxonomy import CATEGORIES
 
 SIX = "宗旨不牢、作风不优、本领不强、担当不力、执法不廉、职责不明"
@@ -141,3 +141,51 @@ def test_classifier_counted_names_are_topics_examined():
 def test_classifier_names_in_an_instruction_are_aims():
     text = f"各单位要对照{SIX}六个方面，举一反三、深入查摆。"
     assert examined_names(text) == []
+
+
+def test_classifier_names_in_the_campaign_plan_are_aims():
+    text = f"整治分动员部署、查摆整改、总结提升三个阶段推进，重点围绕{SIX}六个方面展开。"
+    assert examined_names(text) == []
+    assert examined_names(f"座谈会重点围绕{SIX}六个方面征求意见。") == list(CATEGORIES)
+
+
+@pytest.mark.parametrize(
+    "text, impostors",
+    [
+        ("有不法分子冒充交通执法人员拦截货车，以罚款为名索要现金，已被警方抓获。", True),
+        ("被告人身穿仿制的执法制服，驾驶私家车拦车收钱，以招摇撞骗罪被判刑。", True),
+        ("收钱者系假冒“执法人员”的社会人员，并非我单位工作人员。", True),
+        ("一名身穿仿制服装的协管员独自拦停货车，当场收取300元“罚款”。", False),  # own staff
+        ("执法人员假扮乘客叫车，随后以非法营运为由扣车重罚。", False),  # enforcers in disguise
+        ("执法人员收取司机300元后放行，未出具票据。", False),
+        ("维修厂用旧配件冒充新配件，被执法人员依法查处。", False),  # not posing as enforcers
+    ],
+)
+def test_classifier_impostors_read(text, impostors):
+    assert reports_impostors(text) is impostors
+
+
+def test_classifier_impostors_get_no_category():
+    from pipeline.classify.classifier import BulletinClassifier
+
+    clf = BulletinClassifier()
+    clf.thresholds_, clf.gate_threshold_ = np.full(6, 0.5), 0.5
+    texts = ["有人冒充交通执法人员拦车，索要“罚款”后放行，司机被骗。", "执法人员拦车索要“罚款”后放行。"]
+    scores = np.array([[0.1, 0.1, 0.1, 0.1, 0.97, 0.1, 0.9]] * 2)
+    assert clf.labels_from(texts, scores) == [[], ["执法不廉"]]
+    clf.impostors = False
+    assert clf.labels_from(texts, scores) == [["执法不廉"], ["执法不廉"]]
+
+
+def test_classifier_models_saved_before_impostors_score_them_as_any_passage():
+    from pipeline.classify.classifier import BulletinClassifier
+    from pipeline.classify.features import TextFeatures
+
+    clf = BulletinClassifier()
+    clf.features_ = TextFeatures().fit(["执法人员态度生硬。", "罚款未开票据。"])
+    clf.coef_, clf.intercept_ = np.zeros((7, len(clf.features_.names))), np.zeros(7)
+    clf.thresholds_, clf.gate_threshold_ = np.full(6, 0.5), 0.5
+    meta, arrays = clf.state()
+    assert BulletinClassifier.from_state(meta, arrays).impostors is True
+    del meta["params"]["impostors"]
+    assert BulletinClassifier.from_state(meta, arrays).impostors is False

@@ -16,7 +16,8 @@ holds everything a prediction needs:
 4. the labeling guide's tie-breaks as label-completion rules
    (``corpus/dictionaries/tiebreaks.tsv``: 公车私用 tags 作风不优 + 执法不廉 …), which fire when
    the model found one of a rule's categories; and the six category names listed as topics
-   examined (座谈, 问卷, 排查 …) tag every name listed.
+   examined (座谈, 问卷, 排查 …) tag every name listed; a passage about people posing as
+   enforcers gets no category (:func:`pipeline.classify.reading.reports_impostors`).
 
 The fitted state is plain data (:meth:`state` / :meth:`from_state`): vocabularies, idf
 weights, coefficients and thresholds; loading it runs no code from the model folder.
@@ -37,7 +38,7 @@ import scipy.sparse as sp
 from pipeline import config
 from pipeline.classify.features import BLOCKS, TextFeatures, TextMemo, patterns_found
 from pipeline.classify.metrics import label_matrix
-from pipeline.classify.reading import examined_names
+from pipeline.classify.reading import examined_names, reports_impostors
 from pipeline.taxonomy import CATEGORIES
 
 #: Candidate thresholds searched per category.
@@ -135,6 +136,8 @@ class BulletinClassifier:
         gate: give no category where the gate finds no problem.
         cautious_gate: of gate thresholds tying on out-of-fold F1, take the highest (else the
             one nearest 0.5); see :meth:`_best_gate`.
+        impostors: give no category to passages about people posing as enforcers (with
+            ``rules``; see :func:`pipeline.classify.reading.reports_impostors`).
         folds: cross-validation folds for the thresholds.
         seed: random state of the folds.
         blocks: feature blocks (see :mod:`pipeline.classify.features`), for ablations.
@@ -147,6 +150,7 @@ class BulletinClassifier:
     rules: bool = True
     gate: bool = True
     cautious_gate: bool = True
+    impostors: bool = True
     folds: int = 5
     seed: int = config.SEED
     blocks: tuple[str, ...] = BLOCKS
@@ -213,6 +217,7 @@ class BulletinClassifier:
             "rules": self.rules,
             "gate": self.gate,
             "cautious_gate": self.cautious_gate,
+            "impostors": self.impostors,
             "folds": self.folds,
             "seed": self.seed,
             "blocks": self.blocks,
@@ -312,7 +317,7 @@ class BulletinClassifier:
 
     def labels_from(self, texts: Sequence[str], scores: np.ndarray) -> list[list[str]]:
         """Label sets from scores (the categories', then the gate's): the gate, the
-        thresholds, then the tie-break rules."""
+        thresholds, then the rules (impostors, tie-breaks, examined names)."""
         texts = list(texts)
         found = patterns_found(tuple(r.pattern for r in load_tiebreaks()), texts) if self.rules else []
         override = self.gate_override if self.gate_override is not None else np.inf
@@ -323,6 +328,8 @@ class BulletinClassifier:
                 c for c, s, t in zip(CATEGORIES, row, self.thresholds_) if s >= t and (gate_open or s >= override)
             }
             if self.rules:
+                if self.impostors and labels and reports_impostors(text):
+                    labels = set()
                 labels = complete_labels(text, labels, found[i])
             out.append([c for c in CATEGORIES if c in labels])
         return out
@@ -353,6 +360,7 @@ class BulletinClassifier:
         params.setdefault("window_sentences", 2)  # models saved before it: windows from two sentences
         params.setdefault("gate_override", None)  # ... and a closed gate vetoed every category
         params.setdefault("cautious_gate", False)  # ... and gate ties went to the threshold nearest 0.5
+        params.setdefault("impostors", False)  # ... and passages about impostors were scored as any other
         params["blocks"] = tuple(params["blocks"])
         self = cls(**params)
         self.features_ = TextFeatures.from_state(meta["features"], arrays)

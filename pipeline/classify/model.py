@@ -115,6 +115,7 @@ def save_model(classifier: BulletinClassifier, folder: Path, meta: dict) -> Mode
         "gate_threshold": float(classifier.gate_threshold_),
         "window_sentences": int(classifier.window_sentences) if classifier.windows else None,
         "gate_override": classifier.gate_override,
+        "impostors": bool(classifier.rules and classifier.impostors),
         "files": files,
         "model_bytes": sum((folder / name).stat().st_size for name in files),
         "dictionary_sha256": dictionary_hash(),

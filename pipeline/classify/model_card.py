@@ -80,7 +80,9 @@ def render_model_card(model: Model) -> str:
         f"{meta.get('gate_threshold', 0.0):.2f}"
         + (f" unless it scores {meta['gate_override']:.2f} or more" if meta.get("gate_override") else "")
         + ". A "
-        "category is predicted when its score reaches its threshold; then the guide's "
+        "category is predicted when its score reaches its threshold; "
+        + ("a passage about people posing as enforcers (冒充执法人员) gets none; " if meta.get("impostors") else "")
+        + "then the guide's "
         "tie-breaks complete the labels (`corpus/dictionaries/tiebreaks.tsv`), and the six names listed as "
         "topics examined tag every name listed; none → `无`.",
         "- Thresholds chosen per category by 5-fold cross-validation: "
