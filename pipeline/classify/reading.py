@@ -86,7 +86,9 @@ def reports_impostors(text: str) -> bool:
     which is all the guide tags ("Only enforcers' own conduct counts"), however much it
     sounds like bribery. Chosen on the development sets, the shipped model's predictions with
     and without it: ``pairs`` no-problem passages flagged 16.7% -> 15.0%, ``registers``
-    5.1% -> 4.5%, no labeled passage of the corpus or the development sets lost."""
+    5.1% -> 4.5%, no labeled passage of the corpus or the development sets lost. On
+    ``registers2``, written after the choice (its brief named fake officers among the hard
+    negatives): macro-F1 0.846 -> 0.853, flagged 11.9% -> 10.1%."""
     return _IMPOSTORS.search(text) is not None and _OWN_STAFF.search(text) is None
 
 
