@@ -34,6 +34,9 @@ from pipeline.classify.metrics import metrics
 #: Variant -> (classifier options, corpus files left out of training, development sets added to it).
 VARIANTS: dict[str, tuple[dict[str, Any], tuple[str, ...], tuple[str, ...]]] = {
     "shipped": ({}, (), ()),
+    "with the network (--network)": ({"hidden": 32}, (), ()),
+    "network, nothing glued": ({"hidden": 32, "glued": 0.0}, (), ()),
+    "network of 16 units": ({"hidden": 16}, (), ()),
     "no thesaurus": ({"blocks": tuple(b for b in BLOCKS if b != "thesaurus")}, (), ()),
     "gate ties nearest 0.5": ({"cautious_gate": False}, (), ()),
     "no gate override": ({"gate_override": None}, (), ()),
@@ -58,7 +61,7 @@ def main() -> int:
     common = [d for d in dev if d not in trained_on]
     print(f"development sets: {', '.join(f'{d} ({len(rows)})' for d, rows in dev.items())}")
     print(f"means over: {', '.join(common)} (the sets no variant here trains on)\n")
-    head = f"{'variant':<26}{'OOF':>7}{'gate':>6}" + "".join(f"{d:>16}" for d in dev) + f"{'mean':>8}{'s CPU':>8}"
+    head = f"{'variant':<31}{'OOF':>7}{'gate':>6}" + "".join(f"{d:>16}" for d in dev) + f"{'mean':>8}{'s CPU':>8}"
     print(head)
     for name in names:
         options, leave_out, add = VARIANTS[name]
@@ -80,7 +83,7 @@ def main() -> int:
             if d in common:
                 means.append(m["macro_f1"])
         mean = sum(means) / len(means)
-        print(f"{name:<26}{oof:>7.3f}{clf.gate_threshold_:>6.2f}" + "".join(cells) + f"{mean:>8.3f}{spent:>8.1f}")
+        print(f"{name:<31}{oof:>7.3f}{clf.gate_threshold_:>6.2f}" + "".join(cells) + f"{mean:>8.3f}{spent:>8.1f}")
     print("\ncells: macro-F1 / share of no-problem passages flagged")
     return 0
 

@@ -48,6 +48,7 @@ def _without(block: str) -> tuple[str, ...]:
 ABLATIONS: dict[str, dict[str, Any]] = {
     "no tie-break rules": {"rules": False},
     "no impostor rule": {"impostors": False},
+    "with the network": {"hidden": 32},
     "no sentence windows": {"windows": False},
     "no problem gate": {"gate": False},
     "no gate override": {"gate_override": None},

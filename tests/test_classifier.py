@@ -193,3 +193,39 @@ def test_classifier_models_saved_before_impostors_score_them_as_any_passage():
     assert BulletinClassifier.from_state(meta, arrays).impostors is True
     del meta["params"]["impostors"]
     assert BulletinClassifier.from_state(meta, arrays).impostors is False
+
+
+def test_classifier_glued_passages_keep_the_label_of_their_passage():
+    from pipeline.classify.classifier import glued_passages
+    from pipeline.classify.metrics import label_matrix
+
+    texts = ["执法人员态度粗暴。", "今天天气晴", "大队召开例会。", "站里组织了体检。"]
+    y = label_matrix([["作风不优"], [], [], []])
+    glued, labels, source = glued_passages(texts, y, 2.0, seed=3)
+    assert len(glued) == 8 and labels.shape == (8, 6)
+    for text, row, k in zip(glued, labels, source):
+        assert (row == y[k]).all()
+        assert texts[k].rstrip("。") in text
+        others = text.replace(texts[k].rstrip("。") + "。", "", 1)
+        assert "粗暴" not in others  # the rest: passages reporting no problem
+    assert glued_passages(texts, y, 2.0, seed=3)[0] == glued  # seeded
+    assert glued_passages(texts, label_matrix([["作风不优"]] * 4), 1.0, seed=3)[0] == []  # none to glue
+
+
+def test_classifier_models_saved_before_the_network_score_with_the_regressions_alone(small_corpus):
+    from pipeline.classify.classifier import BulletinClassifier
+    from pipeline.classify.labeled import read_labeled
+
+    rows = read_labeled(small_corpus / "slice.jsonl")[:150]
+    clf = BulletinClassifier(folds=2, hidden=4).fit([r.text for r in rows], [r.labels for r in rows])
+    assert clf.network_ is not None
+    meta, arrays = clf.state()
+    rebuilt = BulletinClassifier.from_state(meta, arrays)
+    texts = [r.text for r in rows[:5]]
+    assert np.array_equal(rebuilt.scores(texts, gate=True), clf.scores(texts, gate=True))
+    del meta["params"]["hidden"], meta["params"]["glued"]
+    old = BulletinClassifier.from_state(meta, {k: v for k, v in arrays.items() if not k.startswith("net_")})
+    assert old.hidden == 0 and old.network_ is None
+    old.windows = False  # whole passages: the regressions' probabilities as they are
+    z = old.features_.transform(texts) @ old.coef_.T + old.intercept_
+    assert np.allclose(old.scores(texts, gate=True), 1 / (1 + np.exp(-np.asarray(z))))

@@ -93,3 +93,21 @@ def test_train_model_bytes_identical_across_processes(small_corpus, tmp_path):
         )
         hashes.add(out.stdout.strip().splitlines()[-1])
     assert len(hashes) == 1
+
+
+def test_train_network_option_saved_and_described(tmp_path, small_corpus):
+    from pipeline.classify.classifier import NETWORK_UNITS
+    from pipeline.classify.model import load_model
+
+    result = train(name="net", models_dir=tmp_path, corpus_dir=small_corpus, compare=False, network=True)
+    loaded = load_model(result.model.path)
+    assert loaded.classifier.hidden == NETWORK_UNITS and loaded.classifier.network_ is not None
+    assert loaded.classifier.network_[0].shape == (len(loaded.classifier.features_.names), NETWORK_UNITS)
+    texts = ["执法人员态度粗暴，辱骂货车司机。", "大队召开例会，部署下周工作。"]
+    assert loaded.classifier.predict(texts) == result.model.classifier.predict(texts)
+    card = (result.model.path / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert f"neural network of one hidden layer ({NETWORK_UNITS} units)" in card
+    default = load_model(train(name="plain", models_dir=tmp_path, corpus_dir=small_corpus, compare=False).model.path)
+    assert default.classifier.network_ is None and "neural network" not in (default.path / "MODEL_CARD.md").read_text(
+        encoding="utf-8"
+    )

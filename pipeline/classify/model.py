@@ -231,21 +231,27 @@ def _evidence(
     pair, cols, contrib = pair[up], cols[up], contrib[up]
     bounds = np.searchsorted(pair, np.arange(len(rows) + 1))  # pairs' candidates, in column order
     concepts = _concepts_by_name()
+    is_concept = kinds == SHOWN_CONCEPT
     out = []
     for p, text in enumerate(texts):
         terms: list[str] = []
         lo, hi = bounds[p], bounds[p + 1]
-        for col in cols[lo:hi][np.argsort(-contrib[lo:hi], kind="stable")].tolist():  # most weight first
-            if len(terms) >= EVIDENCE_TERMS:
-                break
+        ranked = cols[lo:hi][np.argsort(-contrib[lo:hi], kind="stable")]  # most weight first
+        for col, concept in zip(ranked.tolist(), is_concept[ranked].tolist()):
             term = shown[col]
-            if kinds[col] == SHOWN_CONCEPT:
+            if concept:
                 m = concepts[term].pattern.search(text) if term in concepts else None
                 term = m.group(0) if m else ""
             # Character n-grams overlap: keep a term only if it adds text not already shown.
-            if not term or term not in text or any(term in t for t in terms):
+            if not term or term not in text:
                 continue
-            terms = [t for t in terms if t not in term] + [term]
+            for t in terms:
+                if term in t:
+                    break
+            else:
+                terms = [t for t in terms if t not in term] + [term]
+                if len(terms) >= EVIDENCE_TERMS:
+                    break
         out.append(terms)
     return out
 

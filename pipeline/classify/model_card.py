@@ -72,11 +72,18 @@ def render_model_card(model: Model) -> str:
         )
         + ". Each text is read first: the six category names recited as aims "
         "are neutralised and negated findings (未发现……) dropped.",
-        "- One logistic regression per category (one-vs-rest, balanced classes), saved as plain data "
-        "(`model.json`, `model.npz`): loading runs no code from the model folder.",
+        "- One logistic regression per category (one-vs-rest, balanced classes)"
+        + (
+            f", averaged with a neural network of one hidden layer ({model.classifier.hidden} units) on the same "
+            "features, trained also on passages glued to passages reporting no problem"
+            if getattr(model.classifier, "network_", None) is not None
+            else ""
+        )
+        + "; saved as plain data (`model.json`, `model.npz`): loading runs no code from the model folder. "
+        "Evidence terms are the regressions' (the linear half).",
         f"- A passage is scored whole; one of {meta.get('window_sentences') or 'no number of'} sentences or more "
         "also sentence by sentence and by adjacent sentence pairs, each category keeping its best score. A gate "
-        f"(one more regression: does the passage report any problem?) withholds every category below "
+        f"(one more output: does the passage report any problem?) withholds every category below "
         f"{meta.get('gate_threshold', 0.0):.2f}"
         + (f" unless it scores {meta['gate_override']:.2f} or more" if meta.get("gate_override") else "")
         + ". A "

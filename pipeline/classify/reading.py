@@ -89,6 +89,8 @@ def reports_impostors(text: str) -> bool:
     5.1% -> 4.5%, no labeled passage of the corpus or the development sets lost. On
     ``registers2``, written after the choice (its brief named fake officers among the hard
     negatives): macro-F1 0.846 -> 0.853, flagged 11.9% -> 10.1%."""
+    if "冒" not in text and "仿制" not in text and "假" not in text:  # as the pattern needs: 10x faster
+        return False
     return _IMPOSTORS.search(text) is not None and _OWN_STAFF.search(text) is None
 
 

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from pipeline import config
-from pipeline.classify.classifier import THRESHOLD_GRID, THRESHOLD_TOLERANCE, BulletinClassifier
+from pipeline.classify.classifier import NETWORK_UNITS, THRESHOLD_GRID, THRESHOLD_TOLERANCE, BulletinClassifier
 from pipeline.classify.labeled import (
     HOLDOUT_PERCENT,
     Labeled,
@@ -113,6 +113,7 @@ def cross_validate(
     inner: int = 3,
     size: int | None = None,
     weight: Sequence[float] | None = None,
+    hidden: int = 0,
 ) -> dict:
     """Nested cross-validation: thresholds chosen inside each training fold, never on the
     fold being scored.
@@ -126,6 +127,7 @@ def cross_validate(
         size: train on a random subset of this many passages of each training fold (for
             learning curves).
         weight: per-passage weights.
+        hidden: the classifier's network (:attr:`BulletinClassifier.hidden`).
 
     Returns:
         :func:`pipeline.classify.metrics.metrics` over all out-of-fold predictions.
@@ -139,7 +141,7 @@ def cross_validate(
     for train_idx, test_idx in KFold(n_splits=folds, shuffle=True, random_state=seed).split(texts):
         if size is not None and size < len(train_idx):
             train_idx = np.sort(rng.choice(train_idx, size=size, replace=False))
-        clf = BulletinClassifier(seed=seed, folds=inner).fit(
+        clf = BulletinClassifier(seed=seed, folds=inner, hidden=hidden).fit(
             [texts[i] for i in train_idx], [labels[i] for i in train_idx], None if w is None else w[train_idx]
         )
         for i, p in zip(test_idx, clf.predict([texts[i] for i in test_idx])):
@@ -195,6 +197,7 @@ def train(
     from_name: str | None = None,
     user_thresholds: bool = USER_THRESHOLDS,
     user_weight: float = USER_WEIGHT,
+    network: bool = False,
 ) -> TrainResult:
     """Validate, fit, measure and save a new model version.
 
@@ -219,6 +222,9 @@ def train(
         user_thresholds: choose the thresholds with the user's passages weighing
             ``user_weight`` (:func:`weighted_thresholds`).
         user_weight: how much each of the user's passages weighs.
+        network: average the regressions with a small neural network (more accurate on other
+            writers' text, about 15% slower to predict and several times slower to train; see
+            :data:`pipeline.classify.classifier.NETWORK_UNITS`).
 
     Returns:
         The new model, the default it was compared with, and the comparison rows.
@@ -254,7 +260,8 @@ def train(
         f"{len(hold_rows)} held out)"
     )
     weight = [user_weight if id(r) in mine else 1.0 for r in train_rows] if mine else None
-    classifier = BulletinClassifier(seed=seed, progress=lambda s: say(f"cross-validation: {s}"))
+    hidden = NETWORK_UNITS if network else 0
+    classifier = BulletinClassifier(seed=seed, hidden=hidden, progress=lambda s: say(f"cross-validation: {s}"))
     classifier.fit(texts, labels, weight)
     if user_thresholds and weight is not None:
         classifier.thresholds_ = weighted_thresholds(y, classifier.oof_, weight)
@@ -280,7 +287,7 @@ def train(
     }
     if nested:
         say("nested cross-validation")
-        model_meta["metrics"]["cv_nested"] = cross_validate(texts, labels, seed=seed, weight=weight)
+        model_meta["metrics"]["cv_nested"] = cross_validate(texts, labels, seed=seed, weight=weight, hidden=hidden)
     model = save_model(classifier, folder, model_meta)
     say("measuring held-out sets")
     model.meta["metrics"]["holdout"] = evaluate_model(model, hold_rows)
@@ -307,7 +314,7 @@ def train(
         curve = []
         for size in [s for s in LEARNING_SIZES if s < len(texts) * 0.8] + [None]:
             say(f"learning curve: {size or 'all'} passages")
-            m = cross_validate(texts, labels, seed=seed, size=size)
+            m = cross_validate(texts, labels, seed=seed, size=size, hidden=hidden)
             curve.append(
                 {"train_size": size or int(len(texts) * 0.8), "macro_f1": m["macro_f1"], "micro_f1": m["micro_f1"]}
             )
