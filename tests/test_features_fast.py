@@ -30,9 +30,12 @@ from pipeline.classify.reading import (
     _NAME,
     _NEGATED,
     _NOTHING,
+    IMPOSTOR_PATTERNS,
+    IMPOSTORS_ONLY,
     SIX_NAMES,
     examined_names,
     prepare,
+    reports_impostors,
 )
 from pipeline.classify.segment import _JUNK, load_stopwords, segment, tokenize
 from pipeline.taxonomy import CATEGORIES, cue_terms
@@ -307,6 +310,13 @@ def test_classifier_rules_found_at_once_complete_as_one_by_one(passages):
     for text, mask in zip(passages, found):
         labels = set(rng.sample(CATEGORIES, rng.randint(0, 3)))
         assert complete_labels(text, labels, mask) == complete_labels(text, labels)
+
+
+def test_classifier_impostors_found_at_once_as_read_one_by_one(passages):
+    texts = passages + ["有人冒充交通执法人员拦车收钱。", "协管员假冒执法人员拦车。", "身穿仿制的执法制服。"]
+    found = F.patterns_found(IMPOSTOR_PATTERNS, texts)
+    assert [m == IMPOSTORS_ONLY for m in found] == [reports_impostors(t) for t in texts]
+    assert any(m == IMPOSTORS_ONLY for m in found)
 
 
 def test_classifier_fit_with_memo_is_the_fit_without(passages):

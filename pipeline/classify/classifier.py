@@ -43,7 +43,7 @@ import scipy.sparse as sp
 from pipeline import config
 from pipeline.classify.features import BLOCKS, TextFeatures, TextMemo, patterns_found
 from pipeline.classify.metrics import label_matrix
-from pipeline.classify.reading import examined_names, reports_impostors
+from pipeline.classify.reading import IMPOSTOR_PATTERNS, IMPOSTORS_ONLY, examined_names
 from pipeline.taxonomy import CATEGORIES
 
 #: Candidate thresholds searched per category.
@@ -200,6 +200,10 @@ class BulletinClassifier:
     seed: int = config.SEED
     blocks: tuple[str, ...] = BLOCKS
     progress: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
+    #: The fitted network's weights (w1, b1, w2, b2), or None: regressions only.
+    network_: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     # --- fitting ---------------------------------------------------------------------------
 
@@ -359,10 +363,9 @@ class BulletinClassifier:
         the network's."""
         z = X @ self.coef_.T + self.intercept_
         p = 1.0 / (1.0 + np.exp(-np.asarray(z)))
-        network = getattr(self, "network_", None)
-        if network is None:
+        if self.network_ is None:
             return p
-        w1, b1, w2, b2 = network
+        w1, b1, w2, b2 = self.network_
         h = np.maximum(np.asarray(X @ w1) + b1, 0.0)
         return 0.5 * p + 0.5 / (1.0 + np.exp(-(h @ w2 + b2)))
 
@@ -406,6 +409,8 @@ class BulletinClassifier:
         thresholds, then the rules (impostors, tie-breaks, examined names)."""
         texts = list(texts)
         found = patterns_found(tuple(r.pattern for r in load_tiebreaks()), texts) if self.rules else []
+        # As pipeline.classify.reading.reports_impostors reads each text, for all at once.
+        posing = patterns_found(IMPOSTOR_PATTERNS, texts) if self.rules and self.impostors else []
         override = self.gate_override if self.gate_override is not None else np.inf
         out = []
         for i, (text, row) in enumerate(zip(texts, scores)):
@@ -414,7 +419,7 @@ class BulletinClassifier:
                 c for c, s, t in zip(CATEGORIES, row, self.thresholds_) if s >= t and (gate_open or s >= override)
             }
             if self.rules:
-                if self.impostors and labels and reports_impostors(text):
+                if labels and self.impostors and posing[i] == IMPOSTORS_ONLY:
                     labels = set()
                 labels = complete_labels(text, labels, found[i])
             out.append([c for c in CATEGORIES if c in labels])
@@ -438,9 +443,8 @@ class BulletinClassifier:
             "thresholds": self.thresholds_,
             "gate_threshold": np.array([self.gate_threshold_]),
         }
-        network = getattr(self, "network_", None)
-        if network is not None:
-            arrays.update(zip(("net_w1", "net_b1", "net_w2", "net_b2"), network))
+        if self.network_ is not None:
+            arrays.update(zip(("net_w1", "net_b1", "net_w2", "net_b2"), self.network_))
         return meta, arrays
 
     @classmethod
@@ -459,7 +463,6 @@ class BulletinClassifier:
         self.intercept_ = np.asarray(arrays["intercept"], dtype=np.float64)
         self.thresholds_ = np.asarray(arrays["thresholds"], dtype=np.float64)
         self.gate_threshold_ = float(arrays["gate_threshold"][0])
-        self.network_ = None
         if "net_w1" in arrays:
             w1, b1, w2, b2 = (np.asarray(arrays[k], dtype=np.float32) for k in ("net_w1", "net_b1", "net_w2", "net_b2"))
             self.network_ = (w1, b1, w2, b2)

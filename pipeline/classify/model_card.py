@@ -76,7 +76,7 @@ def render_model_card(model: Model) -> str:
         + (
             f", averaged with a neural network of one hidden layer ({model.classifier.hidden} units) on the same "
             "features, trained also on passages glued to passages reporting no problem"
-            if getattr(model.classifier, "network_", None) is not None
+            if model.classifier.network_ is not None
             else ""
         )
         + "; saved as plain data (`model.json`, `model.npz`): loading runs no code from the model folder. "

@@ -55,6 +55,10 @@ _IMPOSTORS = re.compile(
 #: ... unless the unit's own staff are the ones posing: auxiliary staff enforcing alone is a
 #: problem the guide tags (职责不明 + 本领不强), and so are enforcers in disguise (钓鱼执法).
 _OWN_STAFF = re.compile(r"协管|辅助人员|辅警|临时工|聘用人员|执法人员(冒充|假扮)")
+#: Both, for batches (:func:`pipeline.classify.features.patterns_found`): a text is about
+#: impostors when it matches the first and not the second (mask ``IMPOSTORS_ONLY``).
+IMPOSTOR_PATTERNS = (_IMPOSTORS, _OWN_STAFF)
+IMPOSTORS_ONLY = 0b01
 _BUT = re.compile(r"但|但是|然而|不过|却")
 _CLAUSE = re.compile(r"(?<=[，,；;。！？!?])")
 
@@ -89,8 +93,6 @@ def reports_impostors(text: str) -> bool:
     5.1% -> 4.5%, no labeled passage of the corpus or the development sets lost. On
     ``registers2``, written after the choice (its brief named fake officers among the hard
     negatives): macro-F1 0.846 -> 0.853, flagged 11.9% -> 10.1%."""
-    if "冒" not in text and "仿制" not in text and "假" not in text:  # as the pattern needs: 10x faster
-        return False
     return _IMPOSTORS.search(text) is not None and _OWN_STAFF.search(text) is None
 
 
